@@ -1,0 +1,3 @@
+from photodedup.cli import main
+
+main()

@@ -1,0 +1,554 @@
+"""The scan: sources -> work units -> worker processes -> batched writes to the store.
+
+Incremental and resumable by construction: a unit whose key, size and mtime (or
+library uuid and modification date) are already in the store is only stamped as
+seen; everything else is fingerprinted by a pool of worker processes and written
+in small transactions, so after a kill the same command carries on from the last
+batch. Content already fingerprinted elsewhere (a moved, renamed or copied file) is
+recognised by its digest and never decoded again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TextIO
+
+from photodedup._types import AssetRecord, FileFingerprint
+from photodedup.fingerprint.file import FingerprintOptions, fingerprint_path
+from photodedup.store.db import Store
+from photodedup.store.schema import FINGERPRINT_COLUMNS
+
+__all__ = ["ScanOptions", "ScanReport", "ScanUsageError", "classify", "scan"]
+
+
+class ScanUsageError(Exception):
+    """A PATH the scan cannot start from (missing, not a folder, library or media file)."""
+
+
+@dataclass(slots=True)
+class ScanOptions:
+    fingerprint: FingerprintOptions = field(default_factory=FingerprintOptions)
+    workers: int | None = None  # None: every core; 1: in this process
+    json_log: TextIO | None = None
+    batch_seconds: float = 1.0
+    batch_size: int = 256
+
+
+@dataclass(slots=True)
+class ScanReport:
+    scan_id: int = 0
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    reused: int = 0
+    failed: int = 0
+    gone: int = 0
+    assets: int = 0
+    not_on_disk: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def counts(self) -> dict:
+        d = asdict(self)
+        d.pop("failures")
+        return d
+
+
+@dataclass(slots=True)
+class Unit:
+    """One thing to record: a file to fingerprint, or a row ready as it is."""
+
+    key: bytes
+    source_id: int
+    kind: str
+    path: str | None
+    size: int | None = None
+    mtime_ns: int | None = None
+    role: str | None = None
+    uuid: str | None = None
+    parent_key: bytes | None = None
+    asset_modified: str | None = None
+    meta: dict | None = None
+    preset: dict = field(default_factory=dict)  # columns known without reading the file
+    fingerprint: bool = True
+
+
+# -- classifying inputs -------------------------------------------------------------
+def classify(path: str) -> tuple[str, str]:
+    """(kind, root) for a PATH given on the command line."""
+    from photodedup.sources.applephotos import is_photos_library, library_root
+    from photodedup.sources.takeout import is_takeout
+
+    if not os.path.lexists(path):
+        raise ScanUsageError(f"{path}: no such file or folder")
+    if is_photos_library(path):
+        return "photos_library", str(library_root(path))
+    if os.path.isdir(path):
+        if is_takeout(path):
+            return "takeout", os.path.abspath(path)
+        return "folder", os.path.abspath(path)
+    if os.path.isfile(path):
+        return "file", os.path.abspath(path)
+    raise ScanUsageError(f"{path}: not a folder, Photos library or file")
+
+
+def display(path: str) -> str:
+    """A path a person (and JSON) can read; bytes that are not UTF-8 are shown escaped."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+# -- the scan -------------------------------------------------------------------------
+def scan(
+    paths: list[str],
+    store: Store,
+    options: ScanOptions | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> ScanReport:
+    options = options or ScanOptions()
+    inputs = [classify(p) for p in paths]  # usage errors before any work
+    report = ScanReport()
+    scan_id = store.begin_scan({"paths": [display(p) for p in paths], "exact": options.fingerprint.exact})
+    report.scan_id = scan_id
+    writer = _Writer(store, scan_id, options, report)
+
+    units: list[Unit] = []
+    complete_sources: list[int] = []
+    queue = list(inputs)
+    while queue:
+        kind, root = queue.pop(0)
+        source_id = store.ensure_source(kind, display(root))
+        found = _collect(kind, root, source_id, store, writer, queue)
+        units.extend(found)
+        if kind != "file":
+            complete_sources.append(source_id)
+
+    todo = [u for u in units if not writer.skip_if_unchanged(u)]
+    writer.flush()
+    total = len(todo)
+    for done, fp_unit in enumerate(_run(todo, options, store), 1):
+        writer.add_fingerprint(*fp_unit)
+        if on_progress:
+            on_progress(done, total, fp_unit[0].path or "")
+    writer.flush(final=True)
+    for source_id in complete_sources:
+        report.gone += store.complete_source(source_id, scan_id)
+    store.finish_scan(scan_id, report.counts())
+    return report
+
+
+def _collect(kind: str, root: str, source_id: int, store: Store, writer: _Writer, queue: list) -> list[Unit]:
+    from photodedup.sources.folder import FoundFile, FoundLibrary, FoundTakeout, WalkError, walk
+
+    if kind == "photos_library":
+        return _library_units(root, source_id, store, writer)
+    if kind == "file":
+        st = os.stat(root)
+        return [Unit(os.fsencode(root), source_id, "file", root, st.st_size, st.st_mtime_ns)]
+    sidecars: dict[str, object] = {}
+    units: list[Unit] = []
+    if kind == "takeout":
+        units.extend(_takeout_units(root, source_id, sidecars))
+    for found in walk(root, detect_collections=kind == "folder"):
+        if isinstance(found, FoundFile):
+            meta = None
+            sc = sidecars.get(os.path.abspath(found.path))
+            if sc is not None:
+                meta = {"takeout": asdict(sc)}
+            units.append(
+                Unit(os.fsencode(found.path), source_id, "file", found.path, found.size, found.mtime_ns, meta=meta)
+            )
+        elif isinstance(found, FoundLibrary):
+            queue.append(("photos_library", os.path.abspath(found.path)))
+        elif isinstance(found, FoundTakeout):
+            queue.append(("takeout", os.path.abspath(found.path)))
+        elif isinstance(found, WalkError):
+            writer.fail(found.path, found.reason)
+    return units
+
+
+def _takeout_units(root: str, source_id: int, sidecars: dict) -> list[Unit]:
+    """Pair media with sidecars (kept on the media's row); orphan sidecars become rows of their own."""
+    from photodedup.sources.takeout import read_takeout
+
+    result = read_takeout(root)
+    units = []
+    for media_path, sidecar in result.pairs:
+        if sidecar is not None:
+            sidecars[os.path.abspath(media_path)] = sidecar
+    for sc in result.orphans:
+        st = os.stat(sc.sidecar_path)
+        taken = sc.photo_taken_time
+        units.append(
+            Unit(
+                os.fsencode(sc.sidecar_path),
+                source_id,
+                "sidecar",
+                sc.sidecar_path,
+                st.st_size,
+                st.st_mtime_ns,
+                meta={"takeout": asdict(sc)},
+                preset={
+                    "status": "no_media",
+                    "media_type": "other",
+                    "taken_at": datetime.fromtimestamp(taken, UTC).isoformat() if taken is not None else None,
+                    "gps_lat": sc.latitude,
+                    "gps_lon": sc.longitude,
+                },
+                fingerprint=False,
+            )
+        )
+    return units
+
+
+def _library_units(root: str, source_id: int, store: Store, writer: _Writer) -> list[Unit]:
+    from photodedup.sources.applephotos import library_modified_key, read_library
+
+    modified = library_modified_key(root)
+    source = store.source(source_id)
+    if source.get("modified_key") == modified and source.get("last_complete_scan_id"):
+        # Photos.sqlite is untouched since the last complete read, and Photos never changes
+        # an original without writing to it: every asset is as it was.
+        writer.flush()
+        n = store.touch_source(source_id, writer.scan_id)
+        writer.report.unchanged += n
+        writer.report.seen += n
+        return []
+    result = read_library(root)
+    for uuid, reason in result.errors:
+        writer.fail(f"{root} asset {uuid}", reason)
+    units: list[Unit] = []
+    for rec in result.assets:
+        units.extend(_asset_units(root, source_id, rec))
+        writer.report.assets += 1
+    store.set_source_modified_key(source_id, modified)
+    return units
+
+
+def _asset_units(root: str, source_id: int, rec: AssetRecord) -> Iterator[Unit]:
+    base = f"photos:{root}/{rec.uuid}".encode()
+    marker = f"{rec.date_modified}|{rec.path is not None}"
+    preset = {
+        "taken_at": rec.date,
+        "width": rec.width,
+        "height": rec.height,
+        "apple_fp": rec.fingerprint,
+        "content_id": rec.content_id,
+        "burst_id": rec.burst_uuid,
+        "media_type": "video" if rec.is_movie else "image",
+        "gps_lat": rec.latitude,
+        "gps_lon": rec.longitude,
+    }
+    if rec.path:
+        st = os.stat(rec.path)
+        yield Unit(
+            base, source_id, "asset", rec.path, st.st_size, st.st_mtime_ns, role="original", uuid=rec.uuid,
+            asset_modified=marker, meta={"asset": asdict(rec)}, preset=preset,
+        )
+    else:
+        yield Unit(
+            base, source_id, "asset", None, rec.original_filesize, None, role="original", uuid=rec.uuid,
+            asset_modified=marker, meta={"asset": asdict(rec)},
+            preset={**preset, "status": "not_on_disk", "size": rec.original_filesize}, fingerprint=False,
+        )
+    parts = (
+        ("edited", rec.path_edited),
+        ("live_video", rec.path_live_video),
+        ("edited_live_video", rec.path_edited_live_video),
+        ("raw", rec.path_raw),
+    )
+    for role, path in parts:
+        if path and os.path.exists(path):
+            st = os.stat(path)
+            yield Unit(
+                base + f"#{role}".encode(), source_id, "asset_part", path, st.st_size, st.st_mtime_ns,
+                role=role, uuid=rec.uuid, parent_key=base, asset_modified=marker,
+            )
+
+
+# -- running the workers --------------------------------------------------------------
+_worker_conn: sqlite3.Connection | None = None
+_worker_mode: str = "fast"
+
+
+def _worker_init(db_path: str, exact: bool) -> None:
+    global _worker_conn, _worker_mode
+    _die_with_parent()
+    _worker_conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
+    _worker_mode = "exact" if exact else "fast"
+
+
+def _reusable(blake3: str) -> bool:
+    if _worker_conn is None:
+        return False
+    modes = ("exact",) if _worker_mode == "exact" else ("reduced", "full")
+    try:
+        row = _worker_conn.execute(
+            "SELECT 1 FROM items WHERE blake3 = ? AND status IN ('ok','gone') "
+            "AND (media_type != 'image' OR decode_mode IN (?, ?)) LIMIT 1",
+            [blake3, modes[0], modes[-1]],
+        ).fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None
+
+
+def _work(path: str, options: FingerprintOptions) -> FileFingerprint:
+    return fingerprint_path(path, options, _reusable)
+
+
+def _run(units: list[Unit], options: ScanOptions, store: Store) -> Iterator[tuple[Unit, FileFingerprint | None]]:
+    plain = [u for u in units if not u.fingerprint]
+    for u in plain:
+        yield u, None
+    work = [u for u in units if u.fingerprint]
+    if not work:
+        return
+    workers = options.workers or os.cpu_count() or 1
+    if workers == 1 or len(work) < 4:
+        _worker_init(str(store.path), options.fingerprint.exact)
+        for u in work:
+            yield u, _work(u.path, options.fingerprint)
+        return
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_worker_init, initargs=(str(store.path), options.fingerprint.exact)
+    ) as pool:
+        pending: dict[Future, Unit] = {}
+        it = iter(work)
+        limit = workers * 4
+        while True:
+            while len(pending) < limit:
+                u = next(it, None)
+                if u is None:
+                    break
+                pending[pool.submit(_work, u.path, options.fingerprint)] = u
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                u = pending.pop(fut)
+                yield u, fut.result()
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker dies with the scan (kill -9 of the scan must not leave orphans decoding)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+# -- writing --------------------------------------------------------------------------
+class _Writer:
+    """Accumulates rows and writes them in time- and size-bounded transactions."""
+
+    def __init__(self, store: Store, scan_id: int, options: ScanOptions, report: ScanReport):
+        self.store, self.scan_id, self.options, self.report = store, scan_id, options, report
+        self.known = store.known()
+        self.rows: list[dict] = []
+        self.touched: list[int] = []
+        self.moves: list[tuple[int, dict]] = []
+        self.log_ids: list[int] = []
+        self.last_flush = time.monotonic()
+        self.mode_family = "exact" if options.fingerprint.exact else "fast"
+
+    def fail(self, path: str, reason: str) -> None:
+        self.report.failed += 1
+        self.report.failures.append((display(path), reason))
+        self._log({"path": display(path), "status": "error", "error": reason})
+
+    def skip_if_unchanged(self, u: Unit) -> bool:
+        self.report.seen += 1
+        k = self.known.get(u.key)
+        if k is None or k.status in ("error", "gone"):
+            return False
+        if k.size != u.size or k.mtime_ns != u.mtime_ns or k.asset_modified != u.asset_modified:
+            return False
+        if u.fingerprint and k.decode_mode and _family(k.decode_mode) != self.mode_family:
+            return False
+        self.report.unchanged += 1
+        if u.preset.get("status") == "not_on_disk":
+            self.report.not_on_disk += 1
+        self.touched.append(k.id)
+        if self.options.json_log is not None:
+            self.log_ids.append(k.id)
+        self._maybe_flush()
+        return True
+
+    def add_fingerprint(self, u: Unit, fp: FileFingerprint | None) -> None:
+        row = self._base_row(u)
+        row.update(u.preset)
+        if fp is not None:
+            row.update(_fingerprint_columns(fp))
+            if fp.decode_mode == "reused":
+                row.update(self._reused_columns(fp))
+                self.report.reused += 1
+            if fp.error:
+                row["status"] = "error"
+                self.report.failed += 1
+                self.report.failures.append((display(u.path or ""), fp.error))
+            meta = dict(u.meta or {})
+            warnings = list(fp.warnings)
+            stored_fp = u.preset.get("apple_fp")
+            if stored_fp and fp.digests and fp.digests.apple_fingerprint != stored_fp:
+                warnings.append("file differs from what Photos recorded at import (stored fingerprint differs)")
+                meta["photos_fingerprint"] = stored_fp
+            if warnings:
+                meta["warnings"] = warnings
+            row["meta"] = json.dumps(meta) if meta else None
+            if u.kind == "file" and self._moved(u, fp, row):
+                return
+        elif row.get("status") == "not_on_disk":
+            self.report.not_on_disk += 1
+        row.setdefault("status", "ok")
+        if row["status"] is None:
+            row["status"] = "ok"
+        if u.key in self.known:
+            self.report.updated += 1
+        else:
+            self.report.new += 1
+        self.rows.append(row)
+        self._maybe_flush()
+
+    def _moved(self, u: Unit, fp: FileFingerprint, row: dict) -> bool:
+        """A new path whose bytes belong to an item whose file is gone: the same item, moved."""
+        if u.key in self.known or fp.error or fp.digests is None:
+            return False
+        for old in self.store.gone_items_with_digest(fp.digests.blake3, fp.size):
+            old_path = os.fsdecode(old["key"])
+            if old["key"] != u.key and not os.path.lexists(old_path):
+                changes = {c: row[c] for c in ("key", "path", "source_id", "size", "mtime_ns", "status", "error", "meta")}
+                changes["last_scan_id"] = self.scan_id
+                self.moves.append((old["id"], changes))
+                self.known.pop(old["key"], None)
+                self.report.moved += 1
+                self.flush()  # a move must land before a later unit can claim the same old row
+                return True
+        return False
+
+    def _reused_columns(self, fp: FileFingerprint) -> dict:
+        src = self.store.fingerprint_by_digest(fp.digests.blake3, self.mode_family == "exact")
+        if src is None:  # written by an earlier batch of this very scan and not visible? recompute later
+            return {"status": "error", "error": "fingerprint to reuse disappeared; re-scan to recompute"}
+        return {c: src[c] for c in FINGERPRINT_COLUMNS}
+
+    def _base_row(self, u: Unit) -> dict:
+        return {
+            "key": u.key,
+            "source_id": u.source_id,
+            "kind": u.kind,
+            "role": u.role,
+            "parent_key": u.parent_key,
+            "uuid": u.uuid,
+            "path": display(u.path) if u.path else None,
+            "size": u.size,
+            "mtime_ns": u.mtime_ns,
+            "status": None,
+            "error": None,
+            "asset_modified": u.asset_modified,
+            "meta": json.dumps(u.meta) if u.meta else None,
+            "last_scan_id": self.scan_id,
+        }
+
+    def _maybe_flush(self) -> None:
+        if (
+            len(self.rows) + len(self.touched) >= self.options.batch_size
+            or time.monotonic() - self.last_flush >= self.options.batch_seconds
+        ):
+            self.flush()
+
+    def flush(self, final: bool = False) -> None:
+        if self.rows or self.touched or self.moves:
+            rows, touched, moves = self.rows, self.touched, self.moves
+            self.rows, self.touched, self.moves = [], [], []
+            ids = self.store.write_batch(rows, touched, self.scan_id, moves)
+            for key, item_id in ids.items():
+                self.known.pop(key, None)
+                if self.options.json_log is not None:
+                    self.log_ids.append(item_id)
+            if self.options.json_log is not None:
+                self.log_ids.extend(m[0] for m in moves)
+        self._write_log()
+        self.last_flush = time.monotonic()
+
+    def _write_log(self) -> None:
+        if self.options.json_log is None or not self.log_ids:
+            return
+        ids, self.log_ids = self.log_ids, []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.items(f"id IN ({marks})", chunk):
+                self._log(log_record(row))
+        self.options.json_log.flush()
+
+    def _log(self, record: dict) -> None:
+        if self.options.json_log is not None:
+            self.options.json_log.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _family(decode_mode: str) -> str:
+    return "exact" if decode_mode == "exact" else "fast"
+
+
+def _fingerprint_columns(fp: FileFingerprint) -> dict:
+    out: dict = {
+        "size": fp.size,
+        "mtime_ns": fp.mtime_ns,
+        "error": fp.error,
+        "media_type": fp.media_type,
+        "format": fp.format,
+        "decode_mode": fp.decode_mode,
+        "pixel_sig": fp.pixel_signature,
+    }
+    if fp.width:
+        out["width"], out["height"] = fp.width, fp.height
+    if fp.digests:
+        out["blake3"] = fp.digests.blake3
+        out["apple_fp"] = fp.digests.apple_fingerprint
+    if fp.hashes:
+        out.update(phash=fp.hashes.phash, ahash=fp.hashes.ahash, dhash=fp.hashes.dhash, whash=fp.hashes.whash)
+    m = fp.image_meta
+    if m is not None:
+        for col in ("make", "model", "gps_lat", "gps_lon", "gps_alt", "orientation", "content_id", "burst_id"):
+            value = getattr(m, col)
+            if value is not None:
+                out[col] = value
+        if m.taken_at:
+            out["taken_at"], out["taken_offset"] = m.taken_at, m.taken_offset
+    v = fp.video_meta
+    if v is not None:
+        out.update(duration=v.duration, rotation=v.rotation, codec=v.codec)
+        for col in ("make", "model", "content_id"):
+            if getattr(v, col):
+                out[col] = getattr(v, col)
+        if v.created_at:
+            out["taken_at"] = v.created_at
+    return out
+
+
+LOG_FIELDS = (
+    "id", "kind", "role", "uuid", "path", "status", "error", "media_type", "format", "size", "width", "height",
+    "blake3", "apple_fp", "pixel_sig", "phash", "ahash", "dhash", "whash", "decode_mode", "taken_at",
+    "taken_offset", "make", "model", "gps_lat", "gps_lon", "gps_alt", "orientation", "content_id", "burst_id",
+    "duration", "rotation", "codec", "parent_id",
+)
+
+
+def log_record(row: dict) -> dict:
+    """One JSON-log line for a stored item: its fingerprints and metadata, or its error."""
+    rec = {k: row[k] for k in LOG_FIELDS if row.get(k) is not None}
+    if row.get("meta"):
+        rec["meta"] = json.loads(row["meta"])
+    return rec

@@ -1,0 +1,111 @@
+"""The store's schema as an ordered list of migrations; the only place tables are defined.
+
+Each migration runs once, in order, inside a transaction; ``PRAGMA user_version``
+records how many have run, so an old store upgrades in place and a newer store
+is refused instead of being damaged by an older photodedup.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: sources, scans, items
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,              -- folder | photos_library | takeout
+        root TEXT NOT NULL UNIQUE,
+        modified_key TEXT,               -- cheap change marker (Photos.sqlite mtime+size)
+        last_scan_id INTEGER,
+        last_complete_scan_id INTEGER
+    );
+    CREATE TABLE scans (
+        id INTEGER PRIMARY KEY,
+        started TEXT NOT NULL,
+        finished TEXT,
+        status TEXT NOT NULL,            -- running | complete | interrupted
+        args TEXT,
+        counts TEXT
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        key BLOB NOT NULL UNIQUE,        -- stable identity: path bytes, or library/uuid/role
+        source_id INTEGER REFERENCES sources(id),
+        kind TEXT NOT NULL,              -- file | asset | asset_part | sidecar
+        role TEXT,                       -- original | edited | live_video | raw (library parts)
+        parent_id INTEGER REFERENCES items(id),
+        parent_key BLOB,                 -- key of the parent, resolved to parent_id after each batch
+        uuid TEXT,                       -- Apple Photos asset uuid
+        path TEXT,                       -- for people: non-UTF-8 bytes shown escaped
+        size INTEGER,
+        mtime_ns INTEGER,
+        status TEXT NOT NULL,            -- ok | error | skipped | gone | not_on_disk | no_media
+        error TEXT,
+        media_type TEXT,
+        format TEXT,
+        width INTEGER,
+        height INTEGER,
+        blake3 TEXT,
+        apple_fp TEXT,
+        pixel_sig TEXT,
+        phash TEXT,
+        ahash TEXT,
+        dhash TEXT,
+        whash TEXT,
+        decode_mode TEXT,
+        taken_at TEXT,
+        taken_offset TEXT,
+        make TEXT,
+        model TEXT,
+        gps_lat REAL,
+        gps_lon REAL,
+        gps_alt REAL,
+        orientation INTEGER,
+        content_id TEXT,
+        burst_id TEXT,
+        duration REAL,
+        rotation INTEGER,
+        codec TEXT,
+        asset_modified TEXT,             -- library assets: drives incremental re-scans
+        meta TEXT,                       -- JSON: asset record, Takeout sidecar, warnings
+        first_scan_id INTEGER,
+        last_scan_id INTEGER
+    );
+    CREATE INDEX items_blake3 ON items(blake3);
+    CREATE INDEX items_apple_fp ON items(apple_fp);
+    CREATE INDEX items_source ON items(source_id, last_scan_id);
+    CREATE INDEX items_parent ON items(parent_id);
+    CREATE INDEX items_unresolved ON items(parent_key) WHERE parent_key IS NOT NULL AND parent_id IS NULL;
+    CREATE INDEX items_uuid ON items(uuid);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Columns copied from a byte-identical item instead of decoding the file again.
+FINGERPRINT_COLUMNS = (
+    "media_type",
+    "format",
+    "width",
+    "height",
+    "blake3",
+    "apple_fp",
+    "pixel_sig",
+    "phash",
+    "ahash",
+    "dhash",
+    "whash",
+    "decode_mode",
+    "taken_at",
+    "taken_offset",
+    "make",
+    "model",
+    "gps_lat",
+    "gps_lon",
+    "gps_alt",
+    "orientation",
+    "content_id",
+    "burst_id",
+    "duration",
+    "rotation",
+    "codec",
+)
