@@ -1,0 +1,323 @@
+"""Read what a video container says about itself, without decoding the picture.
+
+Duration, size and rotation feed the video near-duplicate check (frames must be sampled
+upright and at matching relative positions); the QuickTime content identifier pairs a Live
+Photo MOV with its still. Everything comes from container headers through PyAV. Rotation
+is read from the MP4/MOV ``tkhd`` matrix by a small box walk, because PyAV 18 exposes the
+display matrix only on decoded frames; other containers decode one frame to learn it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from datetime import datetime
+from fractions import Fraction
+from typing import Any, BinaryIO
+
+import av
+
+from photodedup._types import VideoMeta
+from photodedup.media.sniff import SNIFF_BYTES, media_type_of, sniff_format
+
+__all__ = ["VideoError", "video_meta"]
+
+_CONTENT_ID_KEY = "com.apple.quicktime.content.identifier"
+_MAKE_KEYS = ("com.apple.quicktime.make", "make", "com.android.manufacturer")
+_MODEL_KEYS = ("com.apple.quicktime.model", "model", "com.android.model")
+# Capture time with the camera's UTC offset first; creation_time is UTC and is often
+# rewritten by exports and edits.
+_DATE_KEYS = ("com.apple.quicktime.creationdate", "creation_time", "date")
+_MAX_FPS = 480.0  # above this a container "rate" is really its time base (seen in MKV)
+_FPS_SAMPLE_PACKETS = 64
+_ISO_BMFF_FORMATS = ("mov", "mp4")  # PyAV format names are "mov,mp4,m4a,3gp,3g2,mj2"
+# Matrix position in the payload of (mvhd?, version): mvhd = version/flags, times, timescale,
+# duration, rate(4), volume(2), reserved(10); tkhd = version/flags, times, track id,
+# reserved(4), duration, reserved(8), layer(2), group(2), volume(2), reserved(2).
+_MATRIX_OFFSET = {(True, 0): 36, (True, 1): 48, (False, 0): 40, (False, 1): 52}
+_MAX_BOXES = 4096  # bounds the walk on corrupt box sizes
+
+
+class VideoError(Exception):
+    """The file cannot be read as a video; the message is a short phrase for the report.
+
+    Like ``DecodeError`` it does not repeat the path, which the report shows next to it.
+    """
+
+
+def video_meta(path: str | os.PathLike[str]) -> VideoMeta:
+    """Return container facts about the video at ``path``.
+
+    Reads headers only: no frame is decoded for MP4/MOV (rotation comes from the ``tkhd``
+    box), at most one for other containers. A file whose header is intact but whose data
+    is cut (e.g. a truncated upload) still returns the durations the header claims;
+    decoding frames is what finds the damage. Raises :class:`VideoError` when the file is
+    missing, empty, a still image, unreadable by FFmpeg, or holds no video stream.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except FileNotFoundError as exc:
+        raise VideoError("video file does not exist") from exc
+    except OSError as exc:
+        raise VideoError(f"cannot read file: {_reason(exc)}") from exc
+    if not head:
+        raise VideoError("empty file (0 bytes)")
+    # FFmpeg happily opens stills (JPEG, PNG, HEIC) as one-frame "videos": refuse them here.
+    fmt = sniff_format(head)
+    if media_type_of(fmt) == "image":
+        raise VideoError(f"not a video: the content is a {fmt} still image")
+    try:
+        container = av.open(name, metadata_errors="replace")
+    except Exception as exc:
+        raise VideoError(f"damaged or unsupported video: {_reason(exc)}") from exc
+    with container:
+        demuxer = container.format.name
+        if demuxer == "image2" or demuxer.endswith("_pipe"):
+            raise VideoError(f"not a video: FFmpeg only finds a still image in it ({demuxer})")
+        if not container.streams.video:
+            raise VideoError("no video stream in the file")
+        stream = container.streams.video[0]
+        if not stream.codec_context.width or not stream.codec_context.height:
+            raise VideoError("damaged video: the stream has no readable picture size")
+        meta = {k.lower(): v for k, v in (container.metadata or {}).items()}
+        stream_meta = {k.lower(): v for k, v in (stream.metadata or {}).items()}
+        fps = _fps(container, stream)
+        rotation = None
+        if any(f in demuxer.split(",") for f in _ISO_BMFF_FORMATS):
+            rotation = _mp4_rotation(name, stream.id)
+        if rotation is None:
+            rotation = _frame_rotation(container, stream)
+        return VideoMeta(
+            duration=_duration(container, stream, fps),
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            rotation=rotation,
+            codec=_codec_name(stream),
+            fps=round(fps, 3) if fps else None,
+            created_at=_created_at(meta, stream_meta),
+            make=_first(meta, _MAKE_KEYS),
+            model=_first(meta, _MODEL_KEYS),
+            content_id=_content_id(meta.get(_CONTENT_ID_KEY)),
+        )
+
+
+def _reason(exc: Exception) -> str:
+    """FFmpeg's own words ("Invalid data found when processing input") without errno noise."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.strip().rstrip(".") or type(exc).__name__
+
+
+def _first(meta: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = (meta.get(key) or "").replace("\x00", " ").strip()
+        if value:
+            return value
+    return None
+
+
+def _content_id(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value.upper() if value else None
+
+
+def _created_at(meta: dict[str, str], stream_meta: dict[str, str]) -> str | None:
+    """ISO 8601 capture time; None for the 1904/1970 epoch that unset QuickTime dates show."""
+    for source in (meta, stream_meta):
+        for key in _DATE_KEYS:
+            raw = (source.get(key) or "").strip()
+            if not raw:
+                continue
+            try:
+                dt = datetime.fromisoformat(raw)
+            except ValueError:
+                continue
+            if dt.year <= 1970:
+                continue
+            return dt.replace(microsecond=0).isoformat()
+    return None
+
+
+def _codec_name(stream: Any) -> str | None:
+    """The codec ("h264", "hevc", "av1"), not the decoder library that PyAV picked."""
+    try:
+        return stream.codec_context.codec.canonical_name or stream.codec_context.name
+    except Exception:
+        return None
+
+
+def _rate(value: Fraction | None) -> float | None:
+    if value is None or value <= 0:
+        return None
+    rate = float(value)
+    return rate if rate <= _MAX_FPS else None
+
+
+def _fps(container: Any, stream: Any) -> float | None:
+    """Average frame rate; when the header's is missing or bogus, from packet timestamps."""
+    rate = _rate(stream.average_rate)
+    if rate:
+        return rate
+    pts = []
+    try:
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                pts.append(packet.pts)
+            if len(pts) >= _FPS_SAMPLE_PACKETS:
+                break
+        container.seek(0)
+    except Exception:
+        pass
+    if len(pts) >= 2 and stream.time_base:
+        pts.sort()
+        span = (pts[-1] - pts[0]) * stream.time_base
+        if span > 0:
+            rate = _rate(Fraction(len(pts) - 1) / span)
+            if rate:
+                return rate
+    return _rate(stream.guessed_rate)
+
+
+def _duration(container: Any, stream: Any, fps: float | None) -> float | None:
+    """Seconds: container header, else stream header, else frame count, else packet timestamps.
+
+    Fragmented MP4 keeps a zero duration in ``moov``; FFmpeg usually recovers it from the
+    fragments, and the packet walk (demux only, no decode) covers the rest.
+    """
+    if container.duration and container.duration > 0:
+        return container.duration / av.time_base
+    if stream.duration and stream.duration > 0 and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if stream.frames and fps:
+        return stream.frames / fps
+    first = last = None
+    try:
+        container.seek(0)
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            end = packet.pts + (packet.duration or 0)
+            first = packet.pts if first is None else min(first, packet.pts)
+            last = end if last is None else max(last, end)
+    except Exception:
+        pass
+    if first is None or last is None or last <= first or not stream.time_base:
+        return None
+    return float((last - first) * stream.time_base)
+
+
+def _frame_rotation(container: Any, stream: Any) -> int | None:
+    """Clockwise display rotation from the first decoded frame (non-MP4 containers only)."""
+    try:
+        container.seek(0)
+        frame = next(container.decode(stream), None)
+    except Exception:
+        return None
+    if frame is None:
+        return None
+    return (-int(frame.rotation)) % 360
+
+
+# --- MP4/MOV box walk -------------------------------------------------------------------------
+
+
+def _mp4_rotation(path: str, track_id: int) -> int | None:
+    """Clockwise degrees from the video track's ``tkhd`` matrix (times the ``mvhd`` one).
+
+    Reads only box headers and two small boxes, so it costs a few file seeks regardless of
+    the video's length. Returns None when the boxes cannot be found (e.g. compressed moov).
+    """
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            moov = _find(f, 0, size, b"moov")
+            if moov is None:
+                return None
+            movie = _matrix_of(f, _find(f, *moov, b"mvhd"), movie=True)
+            chosen = None
+            for trak in _boxes(f, *moov):
+                if trak[0] != b"trak":
+                    continue
+                mdia = _find(f, trak[1], trak[2], b"mdia")
+                hdlr = _find(f, *mdia, b"hdlr") if mdia else None
+                if hdlr is None or _read(f, hdlr[0] + 8, 4) != b"vide":
+                    continue
+                tkhd = _find(f, trak[1], trak[2], b"tkhd")
+                if tkhd is None:
+                    continue
+                if chosen is None or _track_id(f, tkhd) == track_id:
+                    chosen = tkhd
+                    if _track_id(f, tkhd) == track_id:
+                        break
+            if chosen is None:
+                return None
+            track = _matrix_of(f, chosen, movie=False)
+    except (OSError, struct.error, ValueError):
+        return None
+    if track is None:
+        return None
+    a, b, c, d = track
+    if movie is not None:  # FFmpeg applies track matrix, then movie matrix
+        ma, mb, mc, md = movie
+        a, b, c, d = a * ma + b * mc, a * mb + b * md, c * ma + d * mc, c * mb + d * md
+    # av_display_rotation_get(), sign flipped: FFmpeg reports counter-clockwise degrees
+    scale0, scale1 = math.hypot(a, c), math.hypot(b, d)
+    if scale0 == 0 or scale1 == 0:
+        return None
+    return round(math.degrees(math.atan2(b / scale1, a / scale0))) % 360
+
+
+def _boxes(f: BinaryIO, start: int, end: int):
+    """Yield (type, payload_start, payload_end) for the boxes in [start, end)."""
+    pos = start
+    for _ in range(_MAX_BOXES):
+        if pos + 8 > end:
+            return
+        header = _read(f, pos, 16)
+        if len(header) < 8:
+            return
+        size, kind = struct.unpack(">I4s", header[:8])
+        head_len = 8
+        if size == 1:
+            if len(header) < 16:
+                return
+            (size,) = struct.unpack(">Q", header[8:16])
+            head_len = 16
+        elif size == 0:
+            size = end - pos
+        if size < head_len:
+            return
+        yield kind, pos + head_len, min(pos + size, end)  # a box cut short still yields its head
+        pos += size
+
+
+def _find(f: BinaryIO, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    for box_kind, payload_start, payload_end in _boxes(f, start, end):
+        if box_kind == kind:
+            return payload_start, payload_end
+    return None
+
+
+def _read(f: BinaryIO, pos: int, n: int) -> bytes:
+    f.seek(pos)
+    return f.read(n)
+
+
+def _track_id(f: BinaryIO, tkhd: tuple[int, int]) -> int:
+    version = _read(f, tkhd[0], 1)
+    return struct.unpack(">I", _read(f, tkhd[0] + (20 if version == b"\x01" else 12), 4))[0]
+
+
+def _matrix_of(f: BinaryIO, box: tuple[int, int] | None, movie: bool) -> tuple[float, ...] | None:
+    """The 2x2 rotation/scale part (a, b, c, d) of an mvhd or tkhd matrix."""
+    if box is None:
+        return None
+    version = 1 if _read(f, box[0], 1) == b"\x01" else 0
+    offset = _MATRIX_OFFSET[movie, version]
+    raw = _read(f, box[0] + offset, 36)
+    if len(raw) < 36 or box[0] + offset + 36 > box[1]:
+        return None
+    a, b, _u, c, d, _v = struct.unpack(">6i", raw[:24])
+    return a / 65536, b / 65536, c / 65536, d / 65536
