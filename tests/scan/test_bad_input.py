@@ -68,6 +68,16 @@ def test_file_vanishing_mid_scan(tmp_path, data_dir):
     assert report.new == 5
 
 
+def _drop_root_file_override() -> None:
+    """Root reads any file; without CAP_DAC_OVERRIDE/READ_SEARCH it obeys permissions like anyone."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP: gone from the exec'd process
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
 def test_unreadable_file(data_dir):
     """Permissions: run the real CLI as an unprivileged user when the tests run as root."""
     base = Path(tempfile.mkdtemp(prefix="photodedup-perm-"))
@@ -81,7 +91,7 @@ def test_unreadable_file(data_dir):
         os.chmod(folder / "ok.jpg", 0o644)
         os.chmod(folder, 0o755)
         db = base / "s.db"
-        kwargs = {"user": "nobody"} if os.geteuid() == 0 else {}
+        kwargs = {"preexec_fn": _drop_root_file_override} if os.geteuid() == 0 else {}
         result = subprocess.run(
             [sys.executable, "-m", "photodedup", "scan", str(folder), "--db", str(db), "-q", "--workers", "1"],
             capture_output=True, text=True, env={**os.environ, "HOME": str(base)}, cwd=base, **kwargs,

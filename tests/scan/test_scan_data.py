@@ -146,6 +146,10 @@ def test_takeout_sidecars_are_kept(scanned):
     _, _, rows, by_path, _ = scanned
     r = one(by_path, f"{TK}/Photos from 2016/IMG_3984.jpeg")
     assert json.loads(r["meta"])["takeout"]["photo_taken_time"] == 1459209908
+    edited = json.loads(one(by_path, f"{TK}/Photos from 2016/IMG_3984-edited.jpeg")["meta"])
+    assert edited["takeout_edited"] is True and edited["takeout"]["title"] == "IMG_3984.jpeg"
+    album = json.loads(one(by_path, f"{TK}/Pumpkin Farm/Pumkins1.jpg")["meta"])
+    assert album["takeout_album"] == "Pumpkin Farm"
     orphans = [r for r in rows if r["kind"] == "sidecar"]
     assert any(r["path"].endswith("IMG_4179.jpeg(1).json") for r in orphans)
     assert all(r["status"] == "no_media" for r in orphans)

@@ -152,16 +152,13 @@ def _collect(kind: str, root: str, source_id: int, store: Store, writer: _Writer
     if kind == "file":
         st = os.stat(root)
         return [Unit(os.fsencode(root), source_id, "file", root, st.st_size, st.st_mtime_ns)]
-    sidecars: dict[str, object] = {}
+    takeout_meta: dict[str, dict] = {}
     units: list[Unit] = []
     if kind == "takeout":
-        units.extend(_takeout_units(root, source_id, sidecars))
+        units.extend(_takeout_units(root, source_id, takeout_meta))
     for found in walk(root, detect_collections=kind == "folder"):
         if isinstance(found, FoundFile):
-            meta = None
-            sc = sidecars.get(os.path.abspath(found.path))
-            if sc is not None:
-                meta = {"takeout": asdict(sc)}
+            meta = takeout_meta.pop(os.path.abspath(found.path), None)
             units.append(
                 Unit(os.fsencode(found.path), source_id, "file", found.path, found.size, found.mtime_ns, meta=meta)
             )
@@ -171,18 +168,25 @@ def _collect(kind: str, root: str, source_id: int, store: Store, writer: _Writer
             queue.append(("takeout", os.path.abspath(found.path)))
         elif isinstance(found, WalkError):
             writer.fail(found.path, found.reason)
+    for path, meta in takeout_meta.items():  # media the walk skips by name, e.g. Pixel "PXL_..MP"
+        st = os.stat(path)
+        units.append(Unit(os.fsencode(path), source_id, "file", path, st.st_size, st.st_mtime_ns, meta=meta))
     return units
 
 
-def _takeout_units(root: str, source_id: int, sidecars: dict) -> list[Unit]:
-    """Pair media with sidecars (kept on the media's row); orphan sidecars become rows of their own."""
+def _takeout_units(root: str, source_id: int, takeout_meta: dict[str, dict]) -> list[Unit]:
+    """Fill ``takeout_meta`` (media path -> what Takeout says of it); orphan sidecars become rows."""
     from photodedup.sources.takeout import read_takeout
 
     result = read_takeout(root)
     units = []
-    for media_path, sidecar in result.pairs:
-        if sidecar is not None:
-            sidecars[os.path.abspath(media_path)] = sidecar
+    for m in result.media:
+        takeout_meta[os.path.abspath(m.path)] = {
+            "takeout": asdict(m.sidecar) if m.sidecar else None,
+            "takeout_album": m.album,
+            "takeout_edited": m.is_edited_variant,
+            "takeout_live_still": m.live_still_path,
+        }
     for sc in result.orphans:
         st = os.stat(sc.sidecar_path)
         taken = sc.photo_taken_time
@@ -407,13 +411,12 @@ class _Writer:
             if warnings:
                 meta["warnings"] = warnings
             row["meta"] = json.dumps(meta) if meta else None
+            row["status"] = row["status"] or "ok"
             if u.kind == "file" and self._moved(u, fp, row):
                 return
         elif row.get("status") == "not_on_disk":
             self.report.not_on_disk += 1
-        row.setdefault("status", "ok")
-        if row["status"] is None:
-            row["status"] = "ok"
+        row["status"] = row["status"] or "ok"
         if u.key in self.known:
             self.report.updated += 1
         else:
