@@ -48,12 +48,25 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @db_option
-@click.option("--exact", is_flag=True, help="Full-resolution decode, no EXIF rotation: imagededup's hashes bit for bit.")
-@click.option("--pixel-signature", is_flag=True, help="Also compute ImageMagick's pixel signature (a full decode).")
-@click.option("--workers", type=click.IntRange(1), default=None, help="Worker processes (default: every core).")
-@click.option("--json-log", type=click.File("w", encoding="utf-8"), help="Write one JSON line per item to FILE.")
-@click.option("--max-pixels", type=click.IntRange(1), default=200_000_000, show_default=True,
-              help="Refuse to decode images with more pixels than this (decompression bombs).")
+@click.option(
+    "--exact", is_flag=True, help="Full-resolution decode, no EXIF rotation: imagededup's hashes bit for bit."
+)
+@click.option(
+    "--pixel-signature", is_flag=True, help="Also compute ImageMagick's pixel signature (a full decode)."
+)
+@click.option(
+    "--workers", type=click.IntRange(1), default=None, help="Worker processes (default: every core)."
+)
+@click.option(
+    "--json-log", type=click.File("w", encoding="utf-8"), help="Write one JSON line per item to FILE."
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(1),
+    default=200_000_000,
+    show_default=True,
+    help="Refuse to decode images with more pixels than this (decompression bombs).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def scan(paths, db, exact, pixel_signature, workers, json_log, max_pixels, quiet) -> None:
     """Fingerprint every photo and video under PATH... into the store.
@@ -63,7 +76,8 @@ def scan(paths, db, exact, pixel_signature, workers, json_log, max_pixels, quiet
     Re-running skips what is unchanged and finishes an interrupted scan.
     """
     from photodedup.fingerprint.file import FingerprintOptions
-    from photodedup.scan.engine import ScanOptions, ScanUsageError, scan as run_scan
+    from photodedup.scan.engine import ScanOptions, ScanUsageError
+    from photodedup.scan.engine import scan as run_scan
 
     store = _open_store(db)
     options = ScanOptions(
@@ -80,8 +94,8 @@ def scan(paths, db, exact, pixel_signature, workers, json_log, max_pixels, quiet
         if progress:
             progress.close()
     click.echo(
-        f"scanned {report.seen} items: {report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.moved} moved, {report.reused} reused by digest, {report.gone} gone, "
+        f"scanned {report.seen} items: {report.new} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.moved} moved, {report.reused} reused by digest, {report.gone} gone, "
         f"{report.not_on_disk} not on disk (iCloud), {report.failed} failed"
     )
     click.echo(f"store: {store.path}")
@@ -97,7 +111,9 @@ def scan(paths, db, exact, pixel_signature, workers, json_log, max_pixels, quiet
 @cli.command("hash")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
-@click.option("--exact", is_flag=True, help="Full-resolution decode, no EXIF rotation: imagededup bit for bit.")
+@click.option(
+    "--exact", is_flag=True, help="Full-resolution decode, no EXIF rotation: imagededup bit for bit."
+)
 @click.option("--pixel-signature", is_flag=True, help="Also compute ImageMagick's pixel signature.")
 def hash_cmd(files, fmt, exact, pixel_signature) -> None:
     """Print the fingerprints of FILE... without touching the store."""
@@ -132,7 +148,7 @@ def hash_cmd(files, fmt, exact, pixel_signature) -> None:
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def report(db, fmt) -> None:
-    """Report what the store holds: counts, failures, and exact duplicates (same bytes or Apple fingerprint)."""
+    """Report what the store holds: counts, failures, exact duplicates (same bytes or Apple fingerprint)."""
     from photodedup.report import exact_duplicate_groups, summary
 
     store = _open_store(db)
@@ -142,7 +158,9 @@ def report(db, fmt) -> None:
         click.echo(json.dumps({**data, "exact_groups": groups}, indent=2, ensure_ascii=False))
         return
     click.echo(f"store: {store.path}")
-    click.echo(f"items: {data['items']}  " + "  ".join(f"{k}: {v}" for k, v in sorted(data["by_status"].items())))
+    click.echo(
+        f"items: {data['items']}  " + "  ".join(f"{k}: {v}" for k, v in sorted(data["by_status"].items()))
+    )
     click.echo(f"exact duplicate groups: {len(groups)} ({data['reclaimable_bytes']:,} bytes in extra copies)")
     for g in groups:
         click.echo(f"- {g['reason']} ({len(g['members'])} copies, {g['size'] or 0:,} bytes each)")
@@ -189,8 +207,13 @@ class _Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(
-                TextColumn("fingerprinting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                TextColumn("{task.description}", style="dim"), console=Console(stderr=True), transient=True,
+                TextColumn("fingerprinting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.description}", style="dim"),
+                console=Console(stderr=True),
+                transient=True,
             )
             self.bar.start()
 

@@ -46,7 +46,9 @@ def exact_duplicate_groups(store: Store) -> list[dict]:
     out = []
     for members in groups.values():
         marks = ",".join("?" * len(members))
-        rows = list(store.db.query(f"SELECT {_MEMBER_COLS} FROM items WHERE id IN ({marks}) ORDER BY id", members))
+        rows = list(
+            store.db.query(f"SELECT {_MEMBER_COLS} FROM items WHERE id IN ({marks}) ORDER BY id", members)
+        )
         labels = set().union(*(reasons[m] for m in members))
         out.append({"reason": " / ".join(sorted(labels)), "size": rows[0]["size"], "members": rows})
     out.sort(key=lambda g: (-(g["size"] or 0) * (len(g["members"]) - 1), g["members"][0]["id"]))
@@ -57,7 +59,11 @@ def summary(store: Store) -> dict:
     counts = store.counts()
     groups = exact_duplicate_groups(store)
     counts["reclaimable_bytes"] = sum(
-        (g["size"] or 0) * (sum(1 for m in g["members"] if m["path"]) - 1) for g in groups if g["members"][0]["path"]
+        (g["size"] or 0) * (sum(1 for m in g["members"] if m["path"]) - 1)
+        for g in groups
+        if g["members"][0]["path"]
     )
-    counts["failures"] = list(store.db.query("SELECT id, path, error FROM items WHERE status = 'error' ORDER BY id"))
+    counts["failures"] = list(
+        store.db.query("SELECT id, path, error FROM items WHERE status = 'error' ORDER BY id")
+    )
     return counts

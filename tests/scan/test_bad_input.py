@@ -64,7 +64,9 @@ def test_file_vanishing_mid_scan(tmp_path, data_dir):
             (folder / names[-1]).unlink()
 
     report = scan([str(folder)], store, ScanOptions(workers=1), on_progress=vanish)
-    assert [(os.path.basename(p), r) for p, r in report.failures] == [(names[-1], "file vanished during the scan")]
+    assert [(os.path.basename(p), r) for p, r in report.failures] == [
+        (names[-1], "file vanished during the scan")
+    ]
     assert report.new == 5
 
 
@@ -86,15 +88,32 @@ def test_unreadable_file(data_dir):
         folder = base / "in"
         folder.mkdir()
         shutil.copy(data_dir / "near-duplicates/imagededup/base_images/ukbench09012.jpg", folder / "ok.jpg")
-        shutil.copy(data_dir / "near-duplicates/imagededup/base_images/ukbench09040.jpg", folder / "locked.jpg")
+        shutil.copy(
+            data_dir / "near-duplicates/imagededup/base_images/ukbench09040.jpg", folder / "locked.jpg"
+        )
         os.chmod(folder / "locked.jpg", 0)
         os.chmod(folder / "ok.jpg", 0o644)
         os.chmod(folder, 0o755)
         db = base / "s.db"
         kwargs = {"preexec_fn": _drop_root_file_override} if os.geteuid() == 0 else {}
         result = subprocess.run(
-            [sys.executable, "-m", "photodedup", "scan", str(folder), "--db", str(db), "-q", "--workers", "1"],
-            capture_output=True, text=True, env={**os.environ, "HOME": str(base)}, cwd=base, **kwargs,
+            [
+                sys.executable,
+                "-m",
+                "photodedup",
+                "scan",
+                str(folder),
+                "--db",
+                str(db),
+                "-q",
+                "--workers",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HOME": str(base)},
+            cwd=base,
+            **kwargs,
         )
         assert result.returncode == 1, result.stderr
         assert "locked.jpg: permission denied: cannot read the file" in result.stderr

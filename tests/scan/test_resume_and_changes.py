@@ -60,7 +60,9 @@ def test_kill_9_at_any_moment_then_resume(tmp_path, photo):
         before = count_items(db)
         if before >= n:
             break
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + 60
         target = before + rng.randint(1, 60)
         while count_items(db) < target and proc.poll() is None and time.monotonic() < deadline:
@@ -134,7 +136,9 @@ def test_copy_reuses_fingerprints_and_deleted_file_is_gone(tmp_path, photo, monk
     files[2].unlink()
     import photodedup.media.decode as decode
 
-    monkeypatch.setattr(decode, "decode_image", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded")))
+    monkeypatch.setattr(
+        decode, "decode_image", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded"))
+    )
     again = scan([str(tmp_path / "p")], store, ScanOptions(workers=1))
     assert again.new == 1 and again.reused == 1 and again.gone == 1 and again.failed == 0
     rows = {r["path"]: r for r in store.items()}

@@ -160,7 +160,15 @@ def _collect(kind: str, root: str, source_id: int, store: Store, writer: _Writer
         if isinstance(found, FoundFile):
             meta = takeout_meta.pop(os.path.abspath(found.path), None)
             units.append(
-                Unit(os.fsencode(found.path), source_id, "file", found.path, found.size, found.mtime_ns, meta=meta)
+                Unit(
+                    os.fsencode(found.path),
+                    source_id,
+                    "file",
+                    found.path,
+                    found.size,
+                    found.mtime_ns,
+                    meta=meta,
+                )
             )
         elif isinstance(found, FoundLibrary):
             queue.append(("photos_library", os.path.abspath(found.path)))
@@ -253,14 +261,32 @@ def _asset_units(root: str, source_id: int, rec: AssetRecord) -> Iterator[Unit]:
     if rec.path:
         st = os.stat(rec.path)
         yield Unit(
-            base, source_id, "asset", rec.path, st.st_size, st.st_mtime_ns, role="original", uuid=rec.uuid,
-            asset_modified=marker, meta={"asset": asdict(rec)}, preset=preset,
+            base,
+            source_id,
+            "asset",
+            rec.path,
+            st.st_size,
+            st.st_mtime_ns,
+            role="original",
+            uuid=rec.uuid,
+            asset_modified=marker,
+            meta={"asset": asdict(rec)},
+            preset=preset,
         )
     else:
         yield Unit(
-            base, source_id, "asset", None, rec.original_filesize, None, role="original", uuid=rec.uuid,
-            asset_modified=marker, meta={"asset": asdict(rec)},
-            preset={**preset, "status": "not_on_disk", "size": rec.original_filesize}, fingerprint=False,
+            base,
+            source_id,
+            "asset",
+            None,
+            rec.original_filesize,
+            None,
+            role="original",
+            uuid=rec.uuid,
+            asset_modified=marker,
+            meta={"asset": asdict(rec)},
+            preset={**preset, "status": "not_on_disk", "size": rec.original_filesize},
+            fingerprint=False,
         )
     parts = (
         ("edited", rec.path_edited),
@@ -272,8 +298,16 @@ def _asset_units(root: str, source_id: int, rec: AssetRecord) -> Iterator[Unit]:
         if path and os.path.exists(path):
             st = os.stat(path)
             yield Unit(
-                base + f"#{role}".encode(), source_id, "asset_part", path, st.st_size, st.st_mtime_ns,
-                role=role, uuid=rec.uuid, parent_key=base, asset_modified=marker,
+                base + f"#{role}".encode(),
+                source_id,
+                "asset_part",
+                path,
+                st.st_size,
+                st.st_mtime_ns,
+                role=role,
+                uuid=rec.uuid,
+                parent_key=base,
+                asset_modified=marker,
             )
 
 
@@ -308,7 +342,9 @@ def _work(path: str, options: FingerprintOptions) -> FileFingerprint:
     return fingerprint_path(path, options, _reusable)
 
 
-def _run(units: list[Unit], options: ScanOptions, store: Store) -> Iterator[tuple[Unit, FileFingerprint | None]]:
+def _run(
+    units: list[Unit], options: ScanOptions, store: Store
+) -> Iterator[tuple[Unit, FileFingerprint | None]]:
     plain = [u for u in units if not u.fingerprint]
     for u in plain:
         yield u, None
@@ -406,7 +442,9 @@ class _Writer:
             warnings = list(fp.warnings)
             stored_fp = u.preset.get("apple_fp")
             if stored_fp and fp.digests and fp.digests.apple_fingerprint != stored_fp:
-                warnings.append("file differs from what Photos recorded at import (stored fingerprint differs)")
+                warnings.append(
+                    "file differs from what Photos recorded at import (stored fingerprint differs)"
+                )
                 meta["photos_fingerprint"] = stored_fp
             if warnings:
                 meta["warnings"] = warnings
@@ -431,7 +469,10 @@ class _Writer:
         for old in self.store.gone_items_with_digest(fp.digests.blake3, fp.size):
             old_path = os.fsdecode(old["key"])
             if old["key"] != u.key and not os.path.lexists(old_path):
-                changes = {c: row[c] for c in ("key", "path", "source_id", "size", "mtime_ns", "status", "error", "meta")}
+                changes = {
+                    c: row[c]
+                    for c in ("key", "path", "source_id", "size", "mtime_ns", "status", "error", "meta")
+                }
                 changes["last_scan_id"] = self.scan_id
                 self.moves.append((old["id"], changes))
                 self.known.pop(old["key"], None)
@@ -524,7 +565,16 @@ def _fingerprint_columns(fp: FileFingerprint) -> dict:
         out.update(phash=fp.hashes.phash, ahash=fp.hashes.ahash, dhash=fp.hashes.dhash, whash=fp.hashes.whash)
     m = fp.image_meta
     if m is not None:
-        for col in ("make", "model", "gps_lat", "gps_lon", "gps_alt", "orientation", "content_id", "burst_id"):
+        for col in (
+            "make",
+            "model",
+            "gps_lat",
+            "gps_lon",
+            "gps_alt",
+            "orientation",
+            "content_id",
+            "burst_id",
+        ):
             value = getattr(m, col)
             if value is not None:
                 out[col] = value
@@ -542,10 +592,40 @@ def _fingerprint_columns(fp: FileFingerprint) -> dict:
 
 
 LOG_FIELDS = (
-    "id", "kind", "role", "uuid", "path", "status", "error", "media_type", "format", "size", "width", "height",
-    "blake3", "apple_fp", "pixel_sig", "phash", "ahash", "dhash", "whash", "decode_mode", "taken_at",
-    "taken_offset", "make", "model", "gps_lat", "gps_lon", "gps_alt", "orientation", "content_id", "burst_id",
-    "duration", "rotation", "codec", "parent_id",
+    "id",
+    "kind",
+    "role",
+    "uuid",
+    "path",
+    "status",
+    "error",
+    "media_type",
+    "format",
+    "size",
+    "width",
+    "height",
+    "blake3",
+    "apple_fp",
+    "pixel_sig",
+    "phash",
+    "ahash",
+    "dhash",
+    "whash",
+    "decode_mode",
+    "taken_at",
+    "taken_offset",
+    "make",
+    "model",
+    "gps_lat",
+    "gps_lon",
+    "gps_alt",
+    "orientation",
+    "content_id",
+    "burst_id",
+    "duration",
+    "rotation",
+    "codec",
+    "parent_id",
 )
 
 

@@ -48,7 +48,9 @@ def is_media_name(name: str) -> bool:
     return ext in MEDIA_EXTENSIONS or f".{ext}" in MEDIA_EXTENSIONS
 
 
-def walk(root: str, *, detect_collections: bool = True) -> Iterator[FoundFile | FoundLibrary | FoundTakeout | WalkError]:
+def walk(
+    root: str, *, detect_collections: bool = True
+) -> Iterator[FoundFile | FoundLibrary | FoundTakeout | WalkError]:
     """Yield media files (by extension; content is checked later) in a stable order."""
     from photodedup.sources.applephotos import is_photos_library
     from photodedup.sources.takeout import is_takeout

@@ -162,9 +162,7 @@ class Store:
         if source_id is not None:
             sql += " WHERE source_id = ?"
             params.append(source_id)
-        return {
-            bytes(r[0]): Known(r[1], r[2], r[3], r[4], r[5], r[6]) for r in self.db.execute(sql, params)
-        }
+        return {bytes(r[0]): Known(r[1], r[2], r[3], r[4], r[5], r[6]) for r in self.db.execute(sql, params)}
 
     def lookup(self, key: bytes) -> Known | None:
         r = self.db.execute(
@@ -254,7 +252,13 @@ class Store:
             out["by_media_type"][mt or "none"] = n
         last = self.db.execute("SELECT * FROM scans ORDER BY id DESC LIMIT 1").fetchone()
         out["last_scan"] = (
-            dict(zip([d[0] for d in self.db.execute("SELECT * FROM scans LIMIT 0").description], last, strict=True))
+            dict(
+                zip(
+                    [d[0] for d in self.db.execute("SELECT * FROM scans LIMIT 0").description],
+                    last,
+                    strict=True,
+                )
+            )
             if last
             else None
         )
