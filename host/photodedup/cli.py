@@ -95,7 +95,8 @@ def scan(paths, db, exact, pixel_signature, workers, json_log, max_pixels, quiet
             progress.close()
     click.echo(
         f"scanned {report.seen} items: {report.new} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.moved} moved, {report.reused} reused by digest, {report.gone} gone, "
+        f"{report.unchanged} unchanged, {report.moved} moved, {report.reused} reused by digest, "
+        f"{report.gone} gone, "
         f"{report.not_on_disk} not on disk (iCloud), {report.failed} failed"
     )
     click.echo(f"store: {store.path}")
