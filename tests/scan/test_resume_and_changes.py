@@ -50,8 +50,9 @@ def count_items(db: Path) -> int:
 
 
 def test_kill_9_at_any_moment_then_resume(tmp_path, photo):
-    n = 240
-    make_corpus(tmp_path / "photos", photo, n)
+    # Enough files that a scan spans many batches (256 rows or 1 s each) on a fast machine.
+    n = 1500
+    make_corpus(tmp_path / "photos", photo, n, size=(320, 240))
     db = tmp_path / "store.db"
     cmd = [*PHOTODEDUP, "scan", str(tmp_path / "photos"), "--db", str(db), "--workers", "2", "-q"]
     seen_before_kill = []
@@ -64,7 +65,7 @@ def test_kill_9_at_any_moment_then_resume(tmp_path, photo):
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         deadline = time.monotonic() + 60
-        target = before + rng.randint(1, 60)
+        target = before + rng.randint(1, 400)
         while count_items(db) < target and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(rng.random() * 0.3)  # land the kill anywhere: mid-batch, mid-decode, mid-commit

@@ -185,9 +185,13 @@ def test_json_log_has_one_line_per_item(scanned):
     assert len(ok["phash"]) == 16 and ok["blake3"]
 
 
-def test_rescan_is_incremental(scanned, data_dir):
+def test_rescan_is_incremental(scanned, data_dir, tmp_path):
     store, first, rows, _, _ = scanned
-    again = scan([str(data_dir)], store, ScanOptions(workers=2))
+    with open(tmp_path / "again.jsonl", "w", encoding="utf-8") as log:
+        again = scan([str(data_dir)], store, ScanOptions(workers=2, json_log=log))
+    text = (tmp_path / "again.jsonl").read_text(encoding="utf-8")
+    logged = [json.loads(line) for line in text.splitlines()]
+    assert len({rec["id"] for rec in logged if "id" in rec}) == len(rows)
     assert again.new == 0 and again.moved == 0 and again.gone == 0
     # Errors are retried (a file may have become readable); everything else is skipped.
     assert again.unchanged == len(rows) - sum(r["status"] == "error" for r in rows)

@@ -10,7 +10,7 @@ import errno
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from photodedup._types import FileFingerprint
 
@@ -103,7 +103,9 @@ def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> Non
     if options.exact:
         fp.decode_mode = "exact"
     if decoded.exif is not None:
-        fp.image_meta = image_meta(decoded.exif)
+        meta = image_meta(decoded.exif)
+        # pillow-heif resets the tag in the EXIF it hands back; the decoder kept the original.
+        fp.image_meta = replace(meta, orientation=decoded.orientation or meta.orientation)
     if options.pixel_signature:
         from PIL import Image
 

@@ -232,6 +232,9 @@ def _library_units(root: str, source_id: int, store: Store, writer: _Writer) -> 
         n = store.touch_source(source_id, writer.scan_id)
         writer.report.unchanged += n
         writer.report.seen += n
+        if writer.options.json_log is not None:
+            live = store.items("source_id = ? AND status != 'gone'", [source_id])
+            writer.log_ids.extend(r["id"] for r in live)
         return []
     result = read_library(root)
     for uuid, reason in result.errors:
@@ -316,9 +319,18 @@ _worker_conn: sqlite3.Connection | None = None
 _worker_mode: str = "fast"
 
 
-def _worker_init(db_path: str, exact: bool) -> None:
+def _worker_init(db_path: str, exact: bool, in_process: bool = False) -> None:
     global _worker_conn, _worker_mode
-    _die_with_parent()
+    if not in_process:
+        _die_with_parent()
+    # Parallelism comes from the worker processes: nested thread pools only fight for the same cores.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    try:
+        import pillow_heif
+
+        pillow_heif.options.DECODE_THREADS = 1
+    except ImportError:
+        pass
     _worker_conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
     _worker_mode = "exact" if exact else "fast"
 
@@ -353,7 +365,7 @@ def _run(
         return
     workers = options.workers or os.cpu_count() or 1
     if workers == 1 or len(work) < 4:
-        _worker_init(str(store.path), options.fingerprint.exact)
+        _worker_init(str(store.path), options.fingerprint.exact, in_process=True)
         for u in work:
             yield u, _work(u.path, options.fingerprint)
         return
