@@ -14,9 +14,14 @@ import os
 import sys
 from pathlib import Path
 
-import click
+# The scan's parallelism is its worker processes; BLAS thread pools inside each one only fight them for
+# cores. OpenBLAS reads this once, when numpy loads, which sqlite-utils already triggers: set it first.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from photodedup import __version__
+import click  # noqa: E402
+
+from photodedup import __version__  # noqa: E402
 
 EXIT_OK, EXIT_ITEMS_FAILED, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
 
@@ -145,32 +150,167 @@ def hash_cmd(files, fmt, exact, pixel_signature) -> None:
     sys.exit(EXIT_ITEMS_FAILED if failed else EXIT_OK)
 
 
+def _match_options(f):
+    f = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="Keeper rules (TOML; default: the platform config folder, env PHOTODEDUP_CONFIG).",
+    )(f)
+    f = click.option(
+        "--threshold",
+        type=click.IntRange(0, 16),
+        default=None,
+        help="Explicit pHash distance for 'same photo' (overrides the preset's).",
+    )(f)
+    f = click.option(
+        "--preset",
+        type=click.Choice(["strict", "default", "loose"]),
+        default="default",
+        show_default=True,
+        help="How alike two pictures must be to count as one photo.",
+    )(f)
+    return f
+
+
+def _groups(store, preset, threshold, config_path, include_skipped=False):
+    from photodedup.match.engine import find_groups
+    from photodedup.match.keeper import load_config
+
+    try:
+        config = load_config(config_path)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    return find_groups(
+        store, preset=preset, threshold=threshold, keeper_config=config, include_skipped=include_skipped
+    )
+
+
 @cli.command()
 @db_option
+@_match_options
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["exact", "same", "edited", "burst", "unit", "similar"]),
+    help="Only groups of this kind (repeatable).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+def groups(db, preset, threshold, config_path, kinds, fmt) -> None:
+    """List duplicate groups by kind, with the copy to keep and why."""
+    store = _open_store(db)
+    found = _groups(store, preset, threshold, config_path)
+    if kinds:
+        found = [g for g in found if g.kind in kinds]
+    if fmt == "json":
+        click.echo(json.dumps({"groups": [g.to_json() for g in found]}, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout)
+        w.writerow(["group", "kind", "member", "path", "uuid", "source", "keep", "reason"])
+        for g in found:
+            for m in g.members:
+                w.writerow([g.id, g.kind, m.id, m.path or "", m.uuid or "", m.source, int(m.keep), m.reason])
+    else:
+        for g in found:
+            click.echo(
+                f"{g.id}  {g.kind}: {g.why}"
+                + (f"  ({g.reclaimable_bytes:,} bytes)" if g.reclaimable_bytes else "")
+            )
+            for m in g.members:
+                mark = "keep  " if m.keep else "remove"
+                where = m.path or f"(iCloud only) {m.uuid}"
+                click.echo(f"   {mark} #{m.id} {where}\n          {m.reason}")
+        click.echo(f"{len(found)} group(s)")
+
+
+@cli.command()
+@db_option
+@_match_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def report(db, fmt) -> None:
-    """Report what the store holds: counts, failures, exact duplicates (same bytes or Apple fingerprint)."""
-    from photodedup.report import exact_duplicate_groups, summary
+def report(db, preset, threshold, config_path, fmt) -> None:
+    """Counts of groups by kind and source, bytes that can be reclaimed, and failures."""
+    from photodedup.report import build_report
 
     store = _open_store(db)
-    data = summary(store)
-    groups = exact_duplicate_groups(store)
+    data = build_report(store, _groups(store, preset, threshold, config_path))
     if fmt == "json":
-        click.echo(json.dumps({**data, "exact_groups": groups}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         return
-    click.echo(f"store: {store.path}")
+    click.echo(f"store: {data['store']}")
     click.echo(
         f"items: {data['items']}  " + "  ".join(f"{k}: {v}" for k, v in sorted(data["by_status"].items()))
     )
-    click.echo(f"exact duplicate groups: {len(groups)} ({data['reclaimable_bytes']:,} bytes in extra copies)")
-    for g in groups:
-        click.echo(f"- {g['reason']} ({len(g['members'])} copies, {g['size'] or 0:,} bytes each)")
-        for m in g["members"]:
-            click.echo(f"    {m['path'] or '(not on disk) ' + (m['uuid'] or '')}")
+    click.echo("groups:")
+    for kind, n in data["groups_by_kind"].items():
+        removals = data["proposed_removals_by_kind"].get(kind, 0)
+        click.echo(
+            f"  {kind:8} {n:6} groups, {data['members_by_kind'][kind]:6} items, {removals:6} proposed for "
+            f"removal, {data['reclaimable_bytes_by_kind'].get(kind, 0):,} bytes"
+        )
+    click.echo(f"reclaimable: {data['reclaimable_bytes']:,} bytes")
+    for source, n in sorted(data["proposed_removals_by_source"].items()):
+        click.echo(f"  {n:6} from {source}")
     if data["failures"]:
-        click.echo(f"failed items: {len(data['failures'])}")
+        click.echo(
+            f"failed items: {len(data['failures'])} (see `photodedup status` or the scan's --json-log)"
+        )
         for f in data["failures"][:20]:
             click.echo(f"    {f['path']}: {f['error']}")
+
+
+@cli.group()
+def decide() -> None:
+    """Record a decision: keep a copy, mark not duplicates, skip a group (remembered across scans)."""
+
+
+@decide.command("keep")
+@click.argument("item_id", type=int)
+@db_option
+@click.option("--undo", is_flag=True, help="Forget this decision.")
+def decide_keep(item_id, db, undo) -> None:
+    """Keep ITEM_ID in whatever group it is in."""
+    store = _open_store(db)
+    _require_items(store, item_id)
+    (store.remove_decision if undo else store.add_decision)("keep", item_id)
+    click.echo(("forgot: keep #" if undo else "will keep #") + str(item_id))
+
+
+@decide.command("not-duplicates")
+@click.argument("item_a", type=int)
+@click.argument("item_b", type=int)
+@db_option
+@click.option("--undo", is_flag=True, help="Forget this decision.")
+def decide_not_duplicates(item_a, item_b, db, undo) -> None:
+    """ITEM_A and ITEM_B are different photos: never group them as duplicates."""
+    store = _open_store(db)
+    _require_items(store, item_a, item_b)
+    try:
+        (store.remove_decision if undo else store.add_decision)("not_duplicates", item_a, item_b)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    click.echo(f"{'forgot' if undo else 'recorded'}: #{item_a} and #{item_b} are not duplicates")
+
+
+@decide.command("skip")
+@click.argument("group_id")
+@db_option
+@click.option("--undo", is_flag=True, help="Forget this decision.")
+def decide_skip(group_id, db, undo) -> None:
+    """Leave GROUP_ID out of plans and listings."""
+    store = _open_store(db)
+    (store.remove_decision if undo else store.add_decision)("skip", group_id=group_id)
+    click.echo(f"{'forgot' if undo else 'skipping'}: {group_id}")
+
+
+def _require_items(store, *ids) -> None:
+    for i in ids:
+        if store.db.execute("SELECT 1 FROM items WHERE id = ?", [i]).fetchone() is None:
+            raise click.UsageError(f"no item #{i} in the store")
 
 
 @cli.command()

@@ -1,69 +1,55 @@
-"""What the store says so far: counts, failures and exact-duplicate groups.
-
-Exact groups only (same bytes, or the same Apple fingerprint for assets whose
-original is in iCloud); near-duplicate grouping by kind lives in ``match``.
-"""
+"""What the store says: counts by kind and source, bytes that can be reclaimed, failures."""
 
 from __future__ import annotations
 
+from collections import Counter
+
+from photodedup.match.model import Group
 from photodedup.store.db import Store
 
-__all__ = ["exact_duplicate_groups", "summary"]
-
-_MEMBER_COLS = "id, path, uuid, kind, role, size, status, source_id"
+__all__ = ["build_report"]
 
 
-def exact_duplicate_groups(store: Store) -> list[dict]:
-    """Groups of live items with equal digests, merged with equal Apple fingerprints."""
-    parent = {}
-
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(ids):
-        root = find(ids[0])
-        for i in ids[1:]:
-            parent[find(i)] = root
-
-    live = "status IN ('ok', 'not_on_disk') AND media_type IN ('image', 'video')"
-    reasons: dict[int, set[str]] = {}
-    for column, label in (("blake3", "same bytes"), ("apple_fp", "same Apple Photos fingerprint")):
-        sql = (
-            f"SELECT group_concat(id) FROM items WHERE {live} AND {column} IS NOT NULL "
-            f"GROUP BY {column} HAVING count(*) > 1"
-        )
-        for (ids,) in store.db.execute(sql):
-            members = [int(i) for i in ids.split(",")]
-            union(members)
-            for m in members:
-                reasons.setdefault(m, set()).add(label)
-    groups: dict[int, list[int]] = {}
-    for item in parent:
-        groups.setdefault(find(item), []).append(item)
-    out = []
-    for members in groups.values():
-        marks = ",".join("?" * len(members))
-        rows = list(
-            store.db.query(f"SELECT {_MEMBER_COLS} FROM items WHERE id IN ({marks}) ORDER BY id", members)
-        )
-        labels = set().union(*(reasons[m] for m in members))
-        out.append({"reason": " / ".join(sorted(labels)), "size": rows[0]["size"], "members": rows})
-    out.sort(key=lambda g: (-(g["size"] or 0) * (len(g["members"]) - 1), g["members"][0]["id"]))
-    return out
-
-
-def summary(store: Store) -> dict:
+def build_report(store: Store, groups: list[Group]) -> dict:
     counts = store.counts()
-    groups = exact_duplicate_groups(store)
-    counts["reclaimable_bytes"] = sum(
-        (g["size"] or 0) * (sum(1 for m in g["members"] if m["path"]) - 1)
-        for g in groups
-        if g["members"][0]["path"]
-    )
-    counts["failures"] = list(
-        store.db.query("SELECT id, path, error FROM items WHERE status = 'error' ORDER BY id")
-    )
-    return counts
+    sources = {s["id"]: s for s in counts["sources"]}
+    kind_of_source = {s["id"]: s["kind"] for s in counts["sources"]}
+    by_kind: Counter = Counter()
+    members_by_kind: Counter = Counter()
+    removable_by_kind: Counter = Counter()
+    bytes_by_kind: Counter = Counter()
+    removable_by_source: Counter = Counter()
+    ids = {m.id for g in groups for m in g.members if not m.keep}
+    source_of = {}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        source_of = dict(
+            store.db.execute(f"SELECT id, source_id FROM items WHERE id IN ({marks})", list(ids))
+        )
+    for g in groups:
+        by_kind[g.kind] += 1
+        members_by_kind[g.kind] += len(g.members)
+        bytes_by_kind[g.kind] += g.reclaimable_bytes
+        for m in g.members:
+            if not m.keep:
+                removable_by_kind[g.kind] += 1
+                sid = source_of.get(m.id)
+                removable_by_source[
+                    f"{kind_of_source.get(sid, '?')}: {sources.get(sid, {}).get('root', '?')}"
+                ] += 1
+    return {
+        "store": str(store.path),
+        "items": counts["items"],
+        "by_status": counts["by_status"],
+        "by_media_type": counts["by_media_type"],
+        "groups_by_kind": dict(by_kind),
+        "members_by_kind": dict(members_by_kind),
+        "proposed_removals_by_kind": dict(removable_by_kind),
+        "proposed_removals_by_source": dict(removable_by_source),
+        "reclaimable_bytes_by_kind": dict(bytes_by_kind),
+        "reclaimable_bytes": sum(bytes_by_kind.values()),
+        "failures": list(
+            store.db.query("SELECT id, path, error FROM items WHERE status = 'error' ORDER BY id")
+        ),
+        "last_scan": counts["last_scan"],
+    }

@@ -238,6 +238,36 @@ class Store:
                     )
         return ids
 
+    # -- decisions ----------------------------------------------------------------
+    def add_decision(
+        self, kind: str, a: int | None = None, b: int | None = None, group_id: str | None = None
+    ):
+        """Record a person's decision (recording it twice changes nothing)."""
+        if kind not in ("keep", "not_duplicates", "skip"):
+            raise ValueError(f"unknown decision {kind!r}")
+        if kind == "not_duplicates":
+            if a is None or b is None or a == b:
+                raise ValueError("not_duplicates needs two different items")
+            a, b = min(a, b), max(a, b)
+        self.db.execute(
+            "INSERT OR IGNORE INTO decisions (kind, item_a, item_b, group_id, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [kind, a, b, group_id, now()],
+        )
+
+    def remove_decision(
+        self, kind: str, a: int | None = None, b: int | None = None, group_id: str | None = None
+    ):
+        if kind == "not_duplicates" and a is not None and b is not None:
+            a, b = min(a, b), max(a, b)
+        self.db.execute(
+            "DELETE FROM decisions WHERE kind = ? AND item_a IS ? AND item_b IS ? AND group_id IS ?",
+            [kind, a, b, group_id],
+        )
+
+    def decisions(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM decisions ORDER BY id"))
+
     def items(self, where: str = "1", params: Iterable = ()) -> Iterator[dict]:
         yield from self.db.query(f"SELECT * FROM items WHERE {where} ORDER BY id", list(params))
 

@@ -77,6 +77,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX items_unresolved ON items(parent_key) WHERE parent_key IS NOT NULL AND parent_id IS NULL;
     CREATE INDEX items_uuid ON items(uuid);
     """,
+    # 2: a person's decisions, remembered across scans (item ids are stable)
+    """
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,              -- keep | not_duplicates | skip
+        item_a INTEGER,                  -- keep: the item to keep, not_duplicates: one of the pair
+        item_b INTEGER,                  -- not_duplicates: the other (item_a < item_b)
+        group_id TEXT,                   -- skip: the group
+        created TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX decisions_unique ON decisions(kind, coalesce(item_a, 0), coalesce(item_b, 0),
+                                                      coalesce(group_id, ''));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,209 @@
+"""What matching knows about an item, and what it answers: typed records, no I/O.
+
+``MatchItem`` is built from a store row once (``from_row``); everything in
+``match/`` works on these, so matching, grouping and the keeper rules are pure
+functions that tests can feed directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["KINDS", "Group", "GroupKind", "MatchItem", "Member", "Relation", "from_row"]
+
+GroupKind = Literal["exact", "same", "edited", "burst", "unit", "similar"]
+# exact   same bytes or same Apple fingerprint
+# same    the same photo: same pixels, or perceptually equal at the same aspect ratio
+# edited  an edit and its original (Photos render, IMG_E1234, Takeout -edited, re-imported export)
+# burst   frames of one burst (same burst id, or a rapid sequence): never proposed for removal by default
+# unit    parts of one capture (Live Photo still + video, RAW + JPEG): never split, never duplicates
+# similar near, but not the same photo: for review only
+KINDS: tuple[str, ...] = ("exact", "same", "edited", "burst", "unit", "similar")
+
+_EDITED_NAME = re.compile(
+    r"^(IMG_E\d{4}|.*[-_](edited|bearbeitet|modifié|modifie|editado|modificato|bewerkt|redigerad))\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(slots=True)
+class MatchItem:
+    id: int
+    path: str | None
+    source_id: int | None
+    source_kind: str  # folder | photos_library | takeout | file
+    source_root: str | None
+    kind: str  # file | asset | asset_part | sidecar
+    role: str | None  # original | edited | live_video | edited_live_video | raw (library parts)
+    parent_id: int | None
+    uuid: str | None
+    status: str  # ok | not_on_disk | ...
+    media_type: str | None
+    format: str | None
+    size: int | None
+    width: int | None  # as displayed (EXIF orientation applied)
+    height: int | None
+    blake3: str | None = None
+    apple_fp: str | None = None
+    pixel_sig: str | None = None
+    phash: int | None = None
+    ahash: int | None = None
+    dhash: int | None = None
+    whash: int | None = None
+    taken_at: str | None = None
+    taken_offset: str | None = None
+    make: str | None = None
+    model: str | None = None
+    gps: bool = False
+    content_id: str | None = None
+    burst_id: str | None = None
+    duration: float | None = None
+    favorite: bool = False
+    hidden: bool = False
+    trashed: bool = False
+    albums: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    description: str | None = None
+    is_edit: bool = False  # this file is an edited version of some original
+    cloud_copy: bool = False  # a compressed copy from a cloud service (Takeout storage saver, ...)
+    date_added: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def on_disk(self) -> bool:
+        return self.status == "ok" and self.path is not None
+
+    @property
+    def pixels(self) -> int:
+        return (self.width or 0) * (self.height or 0)
+
+    @property
+    def aspect(self) -> float | None:
+        if not self.width or not self.height:
+            return None
+        return max(self.width, self.height) / min(self.width, self.height)
+
+    @property
+    def name(self) -> str:
+        original = (self.meta.get("asset") or {}).get("original_filename")
+        if original and self.kind == "asset":
+            return original
+        return os.path.basename(self.path) if self.path else original or ""
+
+
+def _hex(value: str | None) -> int | None:
+    return int(value, 16) if value else None
+
+
+def from_row(row: dict, source: dict | None = None) -> MatchItem:
+    """A store row (and its source row) as a MatchItem."""
+    meta = json.loads(row["meta"]) if row.get("meta") else {}
+    asset = meta.get("asset") or {}
+    takeout = meta.get("takeout") or {}
+    width, height = row.get("width"), row.get("height")
+    if row.get("orientation") in (5, 6, 7, 8) and width and height:
+        width, height = height, width
+    # In a Photos library the file on disk is <UUID>.jpeg: the name a person gave is the original filename.
+    name = asset.get("original_filename") or (os.path.basename(row["path"]) if row.get("path") else "")
+    stem = os.path.splitext(name)[0]
+    is_edit = (
+        row.get("role") in ("edited", "edited_live_video")
+        or bool(meta.get("takeout_edited"))
+        or bool(_EDITED_NAME.match(stem))
+    )
+    return MatchItem(
+        id=row["id"],
+        path=row.get("path"),
+        source_id=row.get("source_id"),
+        source_kind=(source or {}).get("kind") or "folder",
+        source_root=(source or {}).get("root"),
+        kind=row["kind"],
+        role=row.get("role"),
+        parent_id=row.get("parent_id"),
+        uuid=row.get("uuid"),
+        status=row["status"],
+        media_type=row.get("media_type"),
+        format=row.get("format"),
+        size=row.get("size"),
+        width=width,
+        height=height,
+        blake3=row.get("blake3"),
+        apple_fp=row.get("apple_fp"),
+        pixel_sig=row.get("pixel_sig"),
+        phash=_hex(row.get("phash")),
+        ahash=_hex(row.get("ahash")),
+        dhash=_hex(row.get("dhash")),
+        whash=_hex(row.get("whash")),
+        taken_at=row.get("taken_at"),
+        taken_offset=row.get("taken_offset"),
+        make=row.get("make"),
+        model=row.get("model"),
+        gps=row.get("gps_lat") is not None,
+        content_id=row.get("content_id"),
+        burst_id=row.get("burst_id"),
+        duration=row.get("duration"),
+        favorite=bool(asset.get("favorite") or takeout.get("favorited")),
+        hidden=bool(asset.get("hidden")),
+        trashed=bool(asset.get("trashed")),
+        albums=list(asset.get("albums") or ([meta["takeout_album"]] if meta.get("takeout_album") else [])),
+        keywords=list(asset.get("keywords") or []),
+        description=asset.get("description") or takeout.get("description") or None,
+        is_edit=is_edit,
+        date_added=asset.get("date_added"),
+        meta=meta,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """Why two items belong together, found by ``match.relate``."""
+
+    a: int
+    b: int
+    kind: GroupKind
+    distance: int | None = None  # perceptual distance that supported it, when one did
+    why: str = ""
+
+
+@dataclass(slots=True)
+class Member:
+    id: int
+    path: str | None
+    source: str
+    keep: bool = False
+    reason: str = ""
+    uuid: str | None = None
+    companions: list[int] = field(default_factory=list)  # unit parts that move with it (Live video, RAW)
+
+
+@dataclass(slots=True)
+class Group:
+    id: str  # stable across runs: derived from the member ids
+    kind: GroupKind
+    members: list[Member]
+    why: str = ""
+    reclaimable_bytes: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "why": self.why,
+            "reclaimable_bytes": self.reclaimable_bytes,
+            "members": [
+                {
+                    "id": m.id,
+                    "path": m.path,
+                    "uuid": m.uuid,
+                    "source": m.source,
+                    "keep": m.keep,
+                    "reason": m.reason,
+                    "companions": m.companions,
+                }
+                for m in self.members
+            ],
+        }

@@ -1,0 +1,168 @@
+"""Decide what two items are to each other: pure rules over ``MatchItem`` pairs.
+
+Hashes say two pictures look alike; the metadata says whether they are one photo
+(a copy, a re-encode, a twin), an edit of it, frames of one burst, or merely
+similar. Those differ in what a person should do, so the kind matters more than
+the distance.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from photodedup.match.model import GroupKind, MatchItem
+
+__all__ = ["PRESETS", "Thresholds", "degenerate", "hash_distances", "relate", "thresholds_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Hamming distances (of 64 bits) under which two pictures count as one photo, or as similar."""
+
+    phash: int
+    dhash: int
+    ahash: int
+    whash: int
+    similar: int  # pHash distance for "similar" (review only, never removed)
+    aspect_tolerance: float = 0.02  # relative difference of aspect ratios still "the same"
+
+
+PRESETS: dict[str, Thresholds] = {
+    # strict: recompressions and resizes only; almost no false positives
+    "strict": Thresholds(phash=4, dhash=6, ahash=6, whash=6, similar=10),
+    # default: also format twins (HEIC/JPEG), 16 MP upscales, stripped metadata, EXIF rotation
+    "default": Thresholds(phash=10, dhash=12, ahash=10, whash=10, similar=14),
+    # loose: heavier compression (cloud "storage saver" copies); review the result
+    "loose": Thresholds(phash=14, dhash=16, ahash=14, whash=14, similar=16),
+}
+
+
+def thresholds_for(preset: str = "default", threshold: int | None = None) -> Thresholds:
+    """A preset, or an explicit pHash threshold with the other hashes scaled alongside it."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    base = PRESETS[preset]
+    if threshold is None:
+        return base
+    if not 0 <= threshold <= 16:
+        raise ValueError("threshold must be between 0 and 16 bits")
+    extra = max(0, round(threshold * 0.2))
+    return Thresholds(
+        phash=threshold,
+        dhash=threshold + extra,
+        ahash=threshold,
+        whash=threshold,
+        similar=max(threshold, min(16, base.similar)),
+        aspect_tolerance=base.aspect_tolerance,
+    )
+
+
+def hash_distances(a: MatchItem, b: MatchItem) -> tuple[int, int, int, int] | None:
+    if None in (a.phash, b.phash, a.dhash, b.dhash, a.ahash, b.ahash, a.whash, b.whash):
+        return None
+    return (
+        (a.phash ^ b.phash).bit_count(),
+        (a.dhash ^ b.dhash).bit_count(),
+        (a.ahash ^ b.ahash).bit_count(),
+        (a.whash ^ b.whash).bit_count(),
+    )
+
+
+def degenerate(item: MatchItem) -> bool:
+    """Flat, black or mostly grey decodes: their hashes say nothing, so they never match by looks."""
+    for h in (item.phash, item.dhash, item.ahash):
+        if h is None:
+            return True
+        bits = h.bit_count()
+        if bits <= 3 or bits >= 61:
+            return True
+    return False
+
+
+def _time(item: MatchItem) -> datetime | None:
+    if not item.taken_at:
+        return None
+    try:
+        t = datetime.fromisoformat(item.taken_at)
+    except ValueError:
+        return None
+    return t.replace(tzinfo=None)
+
+
+def _seconds_apart(a: MatchItem, b: MatchItem) -> float | None:
+    ta, tb = _time(a), _time(b)
+    if ta is None or tb is None:
+        return None
+    delta = abs((ta - tb).total_seconds())
+    # The same instant written in two time zones (EXIF local time vs a UTC sidecar) is one capture.
+    if delta >= 900 and delta % 900 < 2 and delta <= 14 * 3600:
+        return 0.0
+    return delta
+
+
+def _same_camera(a: MatchItem, b: MatchItem) -> bool:
+    return bool(a.model and b.model and a.model == b.model and (a.make or "") == (b.make or ""))
+
+
+_NUMBER = re.compile(r"(\d{3,})")
+
+
+def _edit_of(a: MatchItem, b: MatchItem) -> bool:
+    """One is an edited version of the other by the naming and flags that Photos, Google and exports use."""
+    if a.is_edit == b.is_edit:
+        return False
+    edit, orig = (a, b) if a.is_edit else (b, a)
+    if edit.role in ("edited", "edited_live_video") and edit.parent_id == orig.id:
+        return True
+    ne, no = _NUMBER.findall(edit.name), _NUMBER.findall(orig.name)
+    if ne and no and ne[-1] == no[-1]:
+        return True
+    stem_e = os.path.splitext(edit.name)[0].lower()
+    stem_o = os.path.splitext(orig.name)[0].lower()
+    return bool(stem_o) and stem_e.startswith(stem_o)
+
+
+def _aspect_equal(a: MatchItem, b: MatchItem, tol: float) -> bool:
+    ra, rb = a.aspect, b.aspect
+    if ra is None or rb is None:
+        return True  # unknown size (an iCloud-only asset): the hashes decide
+    return abs(ra - rb) / max(ra, rb) <= tol
+
+
+def relate(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | None, str] | None:
+    """The kind of the pair (or None), the pHash distance behind it, and why in words."""
+    if a.blake3 and a.blake3 == b.blake3:
+        return "exact", 0, "same bytes"
+    if a.apple_fp and a.apple_fp == b.apple_fp:
+        return "exact", 0, "same Apple Photos fingerprint"
+    if a.media_type != "image" or b.media_type != "image":
+        return None  # videos match by bytes for now; perceptual video fingerprints come later
+    burst = a.burst_id and a.burst_id == b.burst_id
+    if a.pixel_sig and a.pixel_sig == b.pixel_sig:
+        if burst:
+            return "burst", 0, f"frames of burst {a.burst_id}"
+        return "same", 0, "same pixels"
+    d = hash_distances(a, b)
+    if d is None or degenerate(a) or degenerate(b):
+        return None
+    p, dh, ah, wh = d
+    if p > t.similar:
+        return None
+    if burst:
+        return "burst", p, f"frames of burst {a.burst_id}"
+    apart = _seconds_apart(a, b)
+    if _same_camera(a, b) and apart is not None and 0 < apart <= 10:
+        return "burst", p, f"a rapid sequence from one camera ({apart:g} s apart)"
+    looks_same = p <= t.phash and dh <= t.dhash and ah <= t.ahash and wh <= t.whash
+    if _edit_of(a, b):
+        return "edited", p, "an edited version and its original"
+    if looks_same and apart is not None and apart > 10:
+        return "similar", p, f"look alike but taken {apart:g} s apart"
+    if looks_same and _aspect_equal(a, b, t.aspect_tolerance):
+        return "same", p, f"the same photo (pHash {p}, dHash {dh}, aHash {ah}, wHash {wh} bits apart)"
+    if looks_same:
+        return "similar", p, "look alike at a different aspect ratio (cropped or stretched)"
+    return "similar", p, f"similar (pHash {p} bits apart)"
