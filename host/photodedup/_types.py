@@ -103,6 +103,7 @@ class FileFingerprint:
     format: str | None = None
     digests: ExactDigests | None = None
     hashes: PerceptualHashes | None = None
+    variants: tuple[str, str, str, str | None] | None = None  # pHash turned 90/180/270, border-trimmed
     decode_mode: str | None = None  # "reduced" or "exact"
     width: int | None = None  # stored size, before orientation
     height: int | None = None

@@ -314,6 +314,49 @@ def _require_items(store, *ids) -> None:
 
 
 @cli.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The test data with known relationships (default: $PHOTODEDUP_TEST_DATA or ../shared/data).",
+)
+@click.option(
+    "--work",
+    "work_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where the generated set and temporary stores go (default: the platform cache).",
+)
+@click.option(
+    "--preset", type=click.Choice(["strict", "default", "loose"]), default="default", show_default=True
+)
+@click.option("--threshold", type=click.IntRange(0, 16), default=None)
+@click.option("--no-imagededup", is_flag=True, help="Leave out imagededup's column.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+def evaluate(data_dir, work_dir, preset, threshold, no_imagededup, as_json) -> None:
+    """Measure precision and recall per kind of change, on the known set and a generated set."""
+    from photodedup.evaluate.run import (
+        default_data_dir,
+        default_work_dir,
+        format_report,
+    )
+    from photodedup.evaluate.run import (
+        evaluate as run_eval,
+    )
+
+    result = run_eval(
+        data_dir or default_data_dir(),
+        work_dir or default_work_dir(),
+        with_imagededup=not no_imagededup,
+        preset=preset,
+        threshold=threshold,
+    )
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else format_report(result))
+    sys.exit(EXIT_OK if result["passed"] else EXIT_ITEMS_FAILED)
+
+
+@cli.command()
 @db_option
 def status(db) -> None:
     """Show the store's location, schema version, counts and last scan."""

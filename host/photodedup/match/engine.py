@@ -151,23 +151,47 @@ def _allowed(a: int, b: int, not_dup: set[tuple[int, int]]) -> bool:
 def _near_relations(
     items, face: dict[int, int], t, not_dup
 ) -> dict[tuple[int, int], tuple[str, int | None, str]]:
+    """Candidate pairs from one index over every class's pHash and its turned/trimmed variants."""
     import numpy as np
 
     from photodedup.match.candidates import near_pairs
+    from photodedup.match.relate import relate_variant
 
     classes = [c for c, f in face.items() if items[f].phash is not None and items[f].media_type == "image"]
     out: dict[tuple[int, int], tuple[str, int | None, str]] = {}
     if len(classes) < 2:
         return out
-    hashes = np.array([items[face[c]].phash for c in classes], dtype=np.uint64)
-    for i, j in near_pairs(hashes, t.similar):
-        ca, cb = classes[int(i)], classes[int(j)]
+    hashes = [items[face[c]].phash for c in classes]
+    owner = list(range(len(classes)))
+    variant: list[str | None] = [None] * len(classes)
+    for ci, c in enumerate(classes):
+        for name, h in items[face[c]].alt_phashes.items():
+            hashes.append(h)
+            owner.append(ci)
+            variant.append(name)
+    arr = np.array(hashes, dtype=np.uint64)
+    rank = {"exact": 0, "same": 1, "edited": 2, "burst": 3, "similar": 4}
+    for i, j in near_pairs(arr, t.similar):
+        i, j = int(i), int(j)
+        vi, vj = variant[i], variant[j]
+        if vi is not None and vj is not None and not vi == vj == "trim":
+            continue  # two turned variants say nothing the primaries do not
+        ca, cb = classes[owner[i]], classes[owner[j]]
+        if ca == cb:
+            continue
         fa, fb = face[ca], face[cb]
         if not _allowed(fa, fb, not_dup):
             continue
-        rel = relate(items[fa], items[fb], t)
-        if rel is not None:
-            out[(min(ca, cb), max(ca, cb))] = rel
+        if vi is None and vj is None:
+            rel = relate(items[fa], items[fb], t)
+        else:
+            distance = int((hashes[i] ^ hashes[j]).bit_count())
+            rel = relate_variant(items[fa], items[fb], vi or vj or "trim", distance, t)
+        if rel is None:
+            continue
+        key = (min(ca, cb), max(ca, cb))
+        if key not in out or rank[rel[0]] < rank[out[key][0]]:
+            out[key] = rel
     return out
 
 

@@ -54,6 +54,7 @@ class MatchItem:
     ahash: int | None = None
     dhash: int | None = None
     whash: int | None = None
+    alt_phashes: dict[str, int] = field(default_factory=dict)  # r90, r180, r270, trim
     taken_at: str | None = None
     taken_offset: str | None = None
     make: str | None = None
@@ -138,6 +139,11 @@ def from_row(row: dict, source: dict | None = None) -> MatchItem:
         ahash=_hex(row.get("ahash")),
         dhash=_hex(row.get("dhash")),
         whash=_hex(row.get("whash")),
+        alt_phashes={
+            name: int(row[f"phash_{name}"], 16)
+            for name in ("r90", "r180", "r270", "trim")
+            if row.get(f"phash_{name}")
+        },
         taken_at=row.get("taken_at"),
         taken_offset=row.get("taken_offset"),
         make=row.get("make"),

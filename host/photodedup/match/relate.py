@@ -15,7 +15,15 @@ from datetime import datetime
 
 from photodedup.match.model import GroupKind, MatchItem
 
-__all__ = ["PRESETS", "Thresholds", "degenerate", "hash_distances", "relate", "thresholds_for"]
+__all__ = [
+    "PRESETS",
+    "Thresholds",
+    "degenerate",
+    "hash_distances",
+    "relate",
+    "relate_variant",
+    "thresholds_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +174,28 @@ def relate(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | 
     if looks_same:
         return "similar", p, "look alike at a different aspect ratio (cropped or stretched)"
     return "similar", p, f"similar (pHash {p} bits apart)"
+
+
+_VARIANT_WORDS = {
+    "r90": "turned 90°",
+    "r180": "turned 180°",
+    "r270": "turned 270°",
+    "trim": "with a border added or cut away",
+}
+
+
+def relate_variant(
+    a: MatchItem, b: MatchItem, variant: str, distance: int, t: Thresholds
+) -> tuple[GroupKind, int | None, str] | None:
+    """A pair found by a turned or border-trimmed pHash: the same photo unless something says otherwise."""
+    plain = relate(a, b, t)
+    if plain is not None and plain[0] in ("exact", "same", "burst", "edited"):
+        return plain
+    if distance > t.phash or degenerate(a) or degenerate(b):
+        return plain
+    apart = _seconds_apart(a, b)
+    if apart is not None and apart > 10:
+        return plain
+    if variant != "trim" and not _aspect_equal(a, b, t.aspect_tolerance):
+        return plain
+    return "same", distance, f"the same photo {_VARIANT_WORDS[variant]} (pHash {distance} bits apart)"

@@ -90,6 +90,13 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX decisions_unique ON decisions(kind, coalesce(item_a, 0), coalesce(item_b, 0),
                                                       coalesce(group_id, ''));
     """,
+    # 3: pHashes of the picture turned 90/180/270 degrees and with a uniform border cut away
+    """
+    ALTER TABLE items ADD COLUMN phash_r90 TEXT;
+    ALTER TABLE items ADD COLUMN phash_r180 TEXT;
+    ALTER TABLE items ADD COLUMN phash_r270 TEXT;
+    ALTER TABLE items ADD COLUMN phash_trim TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -107,6 +114,10 @@ FINGERPRINT_COLUMNS = (
     "ahash",
     "dhash",
     "whash",
+    "phash_r90",
+    "phash_r180",
+    "phash_r270",
+    "phash_trim",
     "decode_mode",
     "taken_at",
     "taken_offset",
