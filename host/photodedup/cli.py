@@ -173,7 +173,7 @@ def _match_options(f):
     return f
 
 
-def _groups(store, preset, threshold, config_path, include_skipped=False):
+def _groups(store, preset, threshold, config_path, include_skipped=False, items=None):
     from photodedup.match.engine import find_groups
     from photodedup.match.keeper import load_config
 
@@ -182,7 +182,12 @@ def _groups(store, preset, threshold, config_path, include_skipped=False):
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     return find_groups(
-        store, preset=preset, threshold=threshold, keeper_config=config, include_skipped=include_skipped
+        store,
+        preset=preset,
+        threshold=threshold,
+        keeper_config=config,
+        include_skipped=include_skipped,
+        items=items,
     )
 
 
@@ -311,6 +316,148 @@ def _require_items(store, *ids) -> None:
     for i in ids:
         if store.db.execute("SELECT 1 FROM items WHERE id = ?", [i]).fetchone() is None:
             raise click.UsageError(f"no item #{i} in the store")
+
+
+@cli.command()
+@db_option
+@_match_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="photodedup-plan.json",
+    show_default=True,
+    help="Where to write the plan.",
+)
+@click.option(
+    "--merge-into",
+    type=click.Choice(["xmp", "file"]),
+    default="xmp",
+    show_default=True,
+    help="Keepers gain the removed copies' metadata in an XMP sidecar, or in the file (exiftool).",
+)
+@click.option(
+    "--include-edited", is_flag=True, help="Also propose removing edited versions (off by default)."
+)
+def plan(db, preset, threshold, config_path, output, merge_into, include_edited) -> None:
+    """Write a reviewable JSON plan: what would be moved to quarantine, and why. Changes nothing."""
+    from photodedup.actions.applephotos import write_apple_files
+    from photodedup.actions.plan import build_plan, write_plan
+    from photodedup.match.engine import load_items
+
+    store = _open_store(db)
+    items = load_items(store)
+    found = _groups(store, preset, threshold, config_path, items=items)
+    data = build_plan(
+        found,
+        items,
+        store_path=str(store.path),
+        preset=preset,
+        merge_into=merge_into,
+        include_edited=include_edited,
+    )
+    path = write_plan(data, output)
+    click.echo(f"plan written: {path}")
+    click.echo(json.dumps(data["summary"], indent=2))
+    if data["apple"].get("libraries"):
+        files = write_apple_files(data, Path(path).parent / "photos-actions")
+        click.echo(f"Apple Photos: review {files.out_dir} (UUIDs and the osxphotos commands to run on a Mac)")
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--quarantine",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where removed copies go (default: beside the store). Put it on the photos' own disk "
+    "so files are renamed, not copied.",
+)
+def apply(plan_file, quarantine) -> None:
+    """Carry out PLAN: move the copies it lists to quarantine (nothing is deleted). Safe to re-run."""
+    from photodedup.actions.applephotos import run_apple_actions
+    from photodedup.actions.plan import PlanError, read_plan
+    from photodedup.actions.quarantine import QuarantineError, apply_plan, default_quarantine_dir
+
+    try:
+        data = read_plan(plan_file)
+    except PlanError as e:
+        raise click.UsageError(str(e)) from e
+    target = Path(quarantine) if quarantine else default_quarantine_dir(data)
+    try:
+        report = apply_plan(data, target)
+    except QuarantineError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FATAL)
+    click.echo(f"quarantine: {target}")
+    click.echo(
+        f"moved {report.moved} item(s) ({report.files_moved} files, {report.bytes_moved:,} bytes), "
+        f"{report.already} already done, {len(report.skipped)} skipped"
+    )
+    for item_id, why in report.skipped:
+        click.echo(f"  skipped #{item_id}: {why}", err=True)
+    if data["apple"].get("libraries"):
+        apple = run_apple_actions(data, Path(plan_file).parent / "photos-actions")
+        click.echo(apple.message)
+    click.echo(f"undo with: photodedup undo {target}")
+    sys.exit(EXIT_OK if report.ok else EXIT_ITEMS_FAILED)
+
+
+@cli.command()
+@click.argument("quarantine", type=click.Path(exists=True))
+def undo(quarantine) -> None:
+    """Put every file moved to QUARANTINE (a folder or its manifest) back where it was, exactly."""
+    from photodedup.actions.quarantine import QuarantineError
+    from photodedup.actions.quarantine import undo as run_undo
+
+    try:
+        report = run_undo(quarantine)
+    except QuarantineError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_FATAL)
+    click.echo(
+        f"restored {report.restored}, {report.already} already in place, "
+        f"{len(report.conflicts)} conflict(s), {len(report.missing)} missing"
+    )
+    for c in [*report.conflicts, *report.missing]:
+        click.echo(f"  {c}", err=True)
+    sys.exit(EXIT_OK if report.ok else EXIT_ITEMS_FAILED)
+
+
+@cli.command()
+@db_option
+@_match_options
+@click.option(
+    "--keepers",
+    "dest",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Folder to copy every photo that is kept into (with Live videos and sidecars).",
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Use this plan's decisions (default: the current groups).",
+)
+def export(db, preset, threshold, config_path, dest, plan_file) -> None:
+    """Copy the keepers (never moving anything) to build a clean new library from them."""
+    from photodedup.actions.export import export_keepers
+    from photodedup.actions.plan import read_plan
+    from photodedup.match.engine import load_items
+
+    store = _open_store(db)
+    items = load_items(store)
+    found = _groups(store, preset, threshold, config_path, items=items)
+    report = export_keepers(found, items, dest, plan=read_plan(plan_file) if plan_file else None)
+    click.echo(
+        f"copied {len(report.copied)} file(s) ({report.bytes_copied:,} bytes) to {report.dest}, "
+        f"{len(report.already)} already there, {len(report.skipped)} skipped"
+    )
+    for what, why in report.skipped:
+        click.echo(f"  skipped {what}: {why}", err=True)
+    sys.exit(EXIT_OK if report.ok else EXIT_ITEMS_FAILED)
 
 
 @cli.command()
