@@ -161,17 +161,24 @@ def _near_relations(
     out: dict[tuple[int, int], tuple[str, int | None, str]] = {}
     if len(classes) < 2:
         return out
+    # Two lookups: the photos' own pHashes at the "similar" distance, then their turned and trimmed
+    # variants against them at the tighter "same photo" distance. r270 is left out of the index: a copy
+    # turned the other way is found through that copy's own r90.
     hashes = [items[face[c]].phash for c in classes]
     owner = list(range(len(classes)))
     variant: list[str | None] = [None] * len(classes)
     for ci, c in enumerate(classes):
         for name, h in items[face[c]].alt_phashes.items():
-            hashes.append(h)
-            owner.append(ci)
-            variant.append(name)
+            if name != "r270":
+                hashes.append(h)
+                owner.append(ci)
+                variant.append(name)
     arr = np.array(hashes, dtype=np.uint64)
+    primary_pairs = near_pairs(arr[: len(classes)], t.similar)
+    variant_pairs = near_pairs(arr, t.phash) if len(arr) > len(classes) else np.empty((0, 2), dtype=np.int64)
+    variant_pairs = variant_pairs[variant_pairs[:, 1] >= len(classes)]  # primary-primary pairs came above
     rank = {"exact": 0, "same": 1, "edited": 2, "burst": 3, "similar": 4}
-    for i, j in near_pairs(arr, t.similar):
+    for i, j in np.concatenate([primary_pairs, variant_pairs]):
         i, j = int(i), int(j)
         vi, vj = variant[i], variant[j]
         if vi is not None and vj is not None and not vi == vj == "trim":

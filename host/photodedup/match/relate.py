@@ -40,11 +40,11 @@ class Thresholds:
 
 PRESETS: dict[str, Thresholds] = {
     # strict: recompressions and resizes only; almost no false positives
-    "strict": Thresholds(phash=4, dhash=6, ahash=6, whash=6, similar=10),
+    "strict": Thresholds(phash=4, dhash=6, ahash=6, whash=6, similar=8),
     # default: also format twins (HEIC/JPEG), 16 MP upscales, stripped metadata, EXIF rotation
-    "default": Thresholds(phash=10, dhash=12, ahash=10, whash=10, similar=14),
+    "default": Thresholds(phash=10, dhash=12, ahash=10, whash=10, similar=12),
     # loose: heavier compression (cloud "storage saver" copies); review the result
-    "loose": Thresholds(phash=14, dhash=16, ahash=14, whash=14, similar=16),
+    "loose": Thresholds(phash=14, dhash=16, ahash=14, whash=14, similar=14),
 }
 
 
@@ -63,7 +63,7 @@ def thresholds_for(preset: str = "default", threshold: int | None = None) -> Thr
         dhash=threshold + extra,
         ahash=threshold,
         whash=threshold,
-        similar=max(threshold, min(16, base.similar)),
+        similar=max(threshold, base.similar),
         aspect_tolerance=base.aspect_tolerance,
     )
 
