@@ -71,6 +71,7 @@ class Known:
     status: str
     decode_mode: str | None
     asset_modified: str | None
+    stale: bool = False  # fingerprinted by an older photodedup that lacked some hashes
 
 
 class Store:
@@ -157,18 +158,15 @@ class Store:
     # -- items --------------------------------------------------------------------
     def known(self, source_id: int | None = None) -> dict[bytes, Known]:
         """Every item's key and change markers, for the incremental check."""
-        sql = "SELECT key, id, size, mtime_ns, status, decode_mode, asset_modified FROM items"
+        sql = (
+            "SELECT key, id, size, mtime_ns, status, decode_mode, asset_modified, "
+            "phash IS NOT NULL AND phash_r90 IS NULL FROM items"
+        )
         params: list = []
         if source_id is not None:
             sql += " WHERE source_id = ?"
             params.append(source_id)
         return {bytes(r[0]): Known(r[1], r[2], r[3], r[4], r[5], r[6]) for r in self.db.execute(sql, params)}
-
-    def lookup(self, key: bytes) -> Known | None:
-        r = self.db.execute(
-            "SELECT id, size, mtime_ns, status, decode_mode, asset_modified FROM items WHERE key = ?", [key]
-        ).fetchone()
-        return Known(*r) if r else None
 
     def fingerprint_by_digest(self, blake3: str, exact: bool) -> dict | None:
         """A finished item with these bytes, whose fingerprints can be copied instead of decoding."""
