@@ -6,6 +6,8 @@ Prints the markdown tables pasted into docs/hash-fidelity.md:
   imagededup). Fast mode turns images upright and imagededup does not, so the fast image is turned back to
   its stored orientation before hashing; the orientation effect itself is measured separately.
 * HEIC (imagededup skips it): embedded thumbnail vs our exact full decode.
+* The fast hash recipe alone (no scipy, no PyWavelets, no 256x256 resize) vs imagededup's recipe on the
+  same pixels, and how often the wHash shortcut falls back to Pillow's resize.
 * Speed on a 12 MP JPEG made by upscaling a photo of the data folder, and on a real 12 MP camera JPEG.
 
 Usage: .venv/bin/python scripts/measure_hash_fidelity.py [--data DIR] [--no-bench]
@@ -26,8 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageDraw
 
+from photodedup.fingerprint import perceptual
 from photodedup.fingerprint.perceptual import hamming, hashes_from_image
 from photodedup.media.decode import DecodeError, apply_orientation, decode_image
 
@@ -106,7 +110,7 @@ def fidelity(data: Path) -> None:
         if not fast.reduced:
             continue
         exact = decode_image(path, exact=True)
-        dist = _distances(hashes_from_image(fast.image), hashes_from_image(exact.image))
+        dist = _distances(hashes_from_image(fast.image), hashes_from_image(exact.image, exact=True))
         for n in NAMES:
             heic[n].append(dist[n])
         size = "x".join(map(str, fast.image.size))
@@ -123,6 +127,99 @@ def fidelity(data: Path) -> None:
     print("| file | orientation | phash | ahash | dhash | whash |\n|---|---:|---:|---:|---:|---:|")
     for rel, orientation, dist in rotated:
         print(f"| `{rel}` | {orientation} | " + " | ".join(str(dist[n]) for n in NAMES) + " |")
+
+
+def recipe(data: Path) -> None:
+    """Fast recipe vs imagededup's recipe (exact=True) on the very same pixels: what the recipe alone adds."""
+    crowded = {"n": 0}
+    check = perceptual._crowded_median
+
+    def counting(blocks):
+        hit = check(blocks)
+        crowded["n"] += hit
+        return hit
+
+    perceptual._crowded_median = counting
+    golden = json.loads(GOLDEN.read_text())["hashes"]
+    rows = {}
+    for label, images in (
+        ("golden files, full decode", [decode_image(data / rel, exact=True).image for rel in sorted(golden)]),
+        ("golden files, fast decode", [decode_image(data / rel).image for rel in sorted(golden)]),
+        (
+            "HEIC thumbnails",
+            [
+                decode_image(p).image
+                for p in sorted(data.rglob("*"))
+                if p.is_file() and p.suffix.lower() in (".heic", ".heif") and _reduced(p)
+            ],
+        ),
+        ("synthetic (see `synthetic()`)", [image for _, image in synthetic(data)]),
+    ):
+        crowded["n"] = 0
+        dists = {n: [] for n in NAMES}
+        for image in images:
+            d = _distances(hashes_from_image(image), hashes_from_image(image, exact=True))
+            for n in NAMES:
+                dists[n].append(d[n])
+        rows[label] = (dists, crowded["n"], len(images))
+    perceptual._crowded_median = check
+    print("\n### Fast hash recipe vs imagededup's recipe, same pixels, bits of 64\n")
+    print(_header("images"))
+    for label, (dists, _, _) in rows.items():
+        print(_stats_row(label, dists))
+    print()
+    for name, image in synthetic(data):
+        d = _distances(hashes_from_image(image), hashes_from_image(image, exact=True))
+        if any(d.values()):
+            print(
+                f"- synthetic `{name}` moved: "
+                + " ".join(str(d[n]) for n in NAMES)
+                + " (phash ahash dhash whash)"
+            )
+    for label, (_, hits, total) in rows.items():
+        print(f"- {label}: wHash shortcut fell back to Pillow's 256x256 resize on {hits} of {total}")
+
+
+def synthetic(data: Path) -> list[tuple[str, Image.Image]]:
+    """Content where the wHash shortcut's missing rounding and clipping matter most: black bars, white frames,
+    blown-out and crushed photos, text pages, ramps and flat colours (all <= 1 MP: the matrix path)."""
+    out: list[tuple[str, Image.Image]] = []
+    for i, path in enumerate(sorted((data / "near-duplicates/imagededup/base_images").glob("*.jpg"))):
+        photo = Image.open(path).convert("RGB")
+        pixels = np.asarray(photo).astype(float)
+        bars = Image.new("RGB", (640, 480))
+        bars.paste(photo.resize((640, 300)), (0, 90))
+        pillar = Image.new("RGB", (640, 480))
+        pillar.paste(photo.resize((360, 480)), (140, 0))
+        frame = Image.new("RGB", (640, 480), "white")
+        frame.paste(photo.resize((400, 300)), (120, 90))
+        blown = Image.fromarray(np.clip(pixels * 1.8, 0, 255).astype(np.uint8))
+        crushed = Image.fromarray(np.clip(pixels * 1.6 - 120, 0, 255).astype(np.uint8))
+        out += [(f"letterbox {i}", bars), (f"pillarbox {i}", pillar), (f"white frame {i}", frame)]
+        out += [(f"blown-out {i}", blown), (f"crushed {i}", crushed)]
+    rng = np.random.default_rng(7)
+    for j in range(24):
+        page = Image.new("RGB", (int(rng.integers(300, 900)), int(rng.integers(300, 1000))), "white")
+        draw = ImageDraw.Draw(page)
+        for _ in range(int(rng.integers(5, 40))):
+            xy = (int(rng.integers(0, page.width // 2)), int(rng.integers(0, page.height)))
+            draw.text(xy, "Lorem ipsum dolor sit amet " * 3, fill="black")
+        if j % 2:
+            draw.rectangle([10, 10, page.width // 3, page.height // 4], fill=(30, 60, 200))
+        out.append((f"text page {j}", page))
+    ramp = np.tile(np.linspace(0, 255, 500), (400, 1))
+    out.append(
+        ("colour ramps", Image.fromarray(np.stack([ramp, ramp * 0.5, ramp[:, ::-1]], -1).astype(np.uint8)))
+    )
+    out += [(f"flat {c}", Image.new("RGB", (300 + c, 200 + c), (c, c, c))) for c in (0, 1, 128, 255)]
+    return out
+
+
+def _reduced(path: Path) -> bool:
+    try:
+        return decode_image(path).reduced
+    except DecodeError:
+        return False
 
 
 def _median_ms(fn, runs: int = 25) -> float:
@@ -162,7 +259,7 @@ def bench(data: Path) -> None:
             t_decode = _median_ms(lambda raw=raw: decode_image(raw))
             t_fast = _median_ms(lambda raw=raw: hashes_from_image(decode_image(raw).image))
             t_exact = _median_ms(
-                lambda raw=raw: hashes_from_image(decode_image(raw, exact=True).image), runs=7
+                lambda raw=raw: hashes_from_image(decode_image(raw, exact=True).image, exact=True), runs=7
             )
             print(f"| {label} | {len(raw):,} | {t_floor:.1f} | {t_decode:.1f} | {t_fast:.1f} | "
                   f"{t_fast / t_floor:.2f} | {t_exact:.0f} |")  # fmt: skip
@@ -174,6 +271,7 @@ def main() -> None:
     parser.add_argument("--no-bench", action="store_true")
     args = parser.parse_args()
     fidelity(args.data)
+    recipe(args.data)
     if not args.no_bench:
         bench(args.data)
 

@@ -63,7 +63,8 @@ def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable
         fp.format = fmt
         fp.media_type = media_type_of(fmt) if fmt else "other"
         if fp.media_type == "image" and fp.size <= MAX_IMAGE_FILE_BYTES:
-            data = head + f.read()
+            f.seek(0)
+            data = f.read()  # one buffer for digests and decode (``head + f.read()`` copied all of it again)
             if len(data) != fp.size:
                 fp.warnings.append(f"file changed size while being read ({fp.size} -> {len(data)} bytes)")
                 fp.size = len(data)
@@ -92,13 +93,15 @@ def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable
 
 def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> None:
     from photodedup.fingerprint.perceptual import hashes_from_image
+    from photodedup.fingerprint.variants import variant_hashes
     from photodedup.media.decode import decode_image
     from photodedup.media.exif import image_meta
 
     decoded = decode_image(data, exact=options.exact, max_pixels=options.max_pixels)
     fp.format = decoded.format
     fp.width, fp.height = decoded.width, decoded.height
-    fp.hashes = hashes_from_image(decoded.image)
+    fp.hashes = hashes_from_image(decoded.image, exact=options.exact)
+    fp.variants = tuple(variant_hashes(decoded.image))
     fp.decode_mode = "reduced" if decoded.reduced else "full"
     if options.exact:
         fp.decode_mode = "exact"

@@ -333,6 +333,11 @@ def _worker_init(db_path: str, exact: bool, in_process: bool = False) -> None:
         pass
     _worker_conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
     _worker_mode = "exact" if exact else "fast"
+    if not in_process:
+        # numpy usually comes loaded from the parent (fork), too late for the variable above to act.
+        from photodedup.fingerprint.perceptual import single_blas_thread
+
+        single_blas_thread()
 
 
 def _reusable(blake3: str) -> bool:
@@ -369,9 +374,18 @@ def _run(
         for u in work:
             yield u, _work(u.path, options.fingerprint)
         return
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_worker_init, initargs=(str(store.path), options.fingerprint.exact)
-    ) as pool:
+    from photodedup.fingerprint.perceptual import one_blas_thread
+
+    # Workers fork from this process with its OpenBLAS setting: one thread, or each would restart a pool of
+    # spinning threads (the CLI sets OPENBLAS_NUM_THREADS=1 anyway; this covers scan() called as a library).
+    with (
+        one_blas_thread(),
+        ProcessPoolExecutor(
+            max_workers=workers,
+            initializer=_worker_init,
+            initargs=(str(store.path), options.fingerprint.exact),
+        ) as pool,
+    ):
         pending: dict[Future, Unit] = {}
         it = iter(work)
         limit = workers * 4
@@ -423,7 +437,7 @@ class _Writer:
     def skip_if_unchanged(self, u: Unit) -> bool:
         self.report.seen += 1
         k = self.known.get(u.key)
-        if k is None or k.status in ("error", "gone"):
+        if k is None or k.status in ("error", "gone") or k.stale:
             return False
         if k.size != u.size or k.mtime_ns != u.mtime_ns or k.asset_modified != u.asset_modified:
             return False
@@ -575,6 +589,8 @@ def _fingerprint_columns(fp: FileFingerprint) -> dict:
         out["apple_fp"] = fp.digests.apple_fingerprint
     if fp.hashes:
         out.update(phash=fp.hashes.phash, ahash=fp.hashes.ahash, dhash=fp.hashes.dhash, whash=fp.hashes.whash)
+    if fp.variants:
+        out.update(zip(("phash_r90", "phash_r180", "phash_r270", "phash_trim"), fp.variants, strict=True))
     m = fp.image_meta
     if m is not None:
         for col in (
