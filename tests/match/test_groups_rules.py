@@ -166,3 +166,26 @@ def test_groups_cli_json_table_csv(tmp_path, folder):
     assert d.returncode == 0
     bad = subprocess.run([*cmd, "decide", "keep", "99999", "--db", str(db)], capture_output=True, text=True)
     assert bad.returncode == 2 and "no item" in bad.stderr
+
+
+def test_copies_changed_differently_are_completed_into_one_group():
+    from photodedup.match.complete import fill_in_same
+
+    t = thresholds_for("default")
+    o = item(1)
+    framed = item(
+        2, phash=0x7777_0000_FFFF_1234, alt_phashes={"trim": o.phash ^ 0b11}, width=4200, height=3200
+    )
+    turned = item(
+        3, phash=0x1357_9BDF_2468_ACE0, alt_phashes={"r90": o.phash ^ 0b101}, width=3024, height=4032
+    )
+    other = item(4, phash=0x0123_4567_89AB_CDEF, alt_phashes={"r90": 0xFEDC_BA98_7654_3210})
+    items = {i.id: i for i in (o, framed, turned, other)}
+    face = {i: i for i in items}
+    relations = {(1, 2): ("same", 2, ""), (1, 3): ("same", 2, ""), (1, 4): ("similar", 12, "")}
+    assert fill_in_same(relations, items, face, t, lambda a, b: True) == 1
+    assert relations[(2, 3)][0] == "same"
+    assert cliques([p for p, r in relations.items() if r[0] == "same"]) == [[1, 2, 3]]
+    # a person's "not duplicates" is respected
+    relations = {(1, 2): ("same", 2, ""), (1, 3): ("same", 2, "")}
+    assert fill_in_same(relations, items, face, t, lambda a, b: {a, b} != {2, 3}) == 0

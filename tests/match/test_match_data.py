@@ -228,3 +228,9 @@ def test_no_chaining_in_duplicate_groups(matched):
                 if a < b:
                     rel = relate(items[a], items[b], t)
                     assert rel is not None and rel[0] in ("exact", "same"), (a, b, rel)
+
+
+def test_lazy_loading_gives_the_same_groups_as_preloaded_items(matched):
+    store, items, groups, _ = matched
+    lazy = find_groups(store)
+    assert [g.to_json() for g in lazy] == [g.to_json() for g in groups]

@@ -8,12 +8,18 @@ representatives only, found by an index far below all pairs.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections import defaultdict
+from collections.abc import Container, Iterable
+
+import numpy as np
 
 from photodedup.match.cluster import UnionFind, cliques, components
+from photodedup.match.complete import fill_in_same
 from photodedup.match.model import Group, MatchItem, Member, from_row
 from photodedup.match.relate import relate, thresholds_for
-from photodedup.match.units import find_units
+from photodedup.match.units import RAW_EXTENSIONS, _split, find_units
 from photodedup.store.db import Store
 
 __all__ = ["find_groups", "load_items"]
@@ -22,14 +28,204 @@ _LIVE = "status IN ('ok', 'not_on_disk') AND media_type IN ('image', 'video') AN
 
 
 def load_items(store: Store) -> dict[int, MatchItem]:
-    sources = {s["id"]: s for s in store.db.query("SELECT * FROM sources")}
+    """Every live item as a MatchItem (for callers that need them all; ``find_groups`` does not)."""
+    sources = _sources(store)
     return {r["id"]: from_row(r, sources.get(r["source_id"])) for r in store.items(_LIVE)}
+
+
+def _sources(store: Store) -> dict[int, dict]:
+    return {s["id"]: s for s in store.db.query("SELECT * FROM sources")}
 
 
 def group_id(kind: str, ids: list[int]) -> str:
     """Stable across runs while the members stay the same (item ids never change)."""
     digest = hashlib.sha1(f"{kind}:{','.join(map(str, sorted(ids)))}".encode()).hexdigest()
     return f"{kind[0]}{digest[:11]}"
+
+
+class _LazyItems(dict):
+    """MatchItems built from the store only for the ids grouping looks at (a few percent of a library)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self._store = store
+        self._sources = _sources(store)
+
+    def load(self, ids: Iterable[int]) -> None:
+        missing = sorted({int(i) for i in ids if i not in self})
+        for k in range(0, len(missing), 50_000):
+            chunk = json.dumps(missing[k : k + 50_000])
+            self.add_rows(self._store.items(f"{_LIVE} AND id IN (SELECT value FROM json_each(?))", [chunk]))
+
+    def add_rows(self, rows: Iterable[dict]) -> None:
+        for r in rows:
+            if r["id"] not in self:
+                self[r["id"]] = from_row(r, self._sources.get(r["source_id"]))
+
+    def __missing__(self, key: int) -> MatchItem:
+        self.load([key])
+        return dict.__getitem__(self, key)
+
+
+class _Table:
+    """What grouping needs of every live item, as arrays in iteration order (ids ascending from the store)."""
+
+    ids: np.ndarray  # int64
+    has_phash: np.ndarray  # bool
+    is_image: np.ndarray  # bool
+    phash: np.ndarray  # uint64 (0 where absent)
+    alts: np.ndarray  # (n, 3) uint64: r90, r180, trim (r270 is never searched)
+    has_alt: np.ndarray  # (n, 3) bool
+    exact: list[list[list[int]]]  # per column (blake3, apple_fp): ids sharing a value, in iteration order
+    edited: list[tuple[int, int]]  # (id, parent_id) of Photos edit renders, in iteration order
+    live: Container[int]
+
+
+_ALTS = ("r90", "r180", "trim")
+
+
+def _table_from_items(items: dict[int, MatchItem]) -> _Table:
+    tb = _Table()
+    its = list(items.values())
+    n = len(its)
+    tb.ids = np.fromiter((it.id for it in its), np.int64, n)
+    tb.has_phash = np.fromiter((it.phash is not None for it in its), bool, n)
+    tb.is_image = np.fromiter((it.media_type == "image" for it in its), bool, n)
+    tb.phash = np.fromiter((it.phash or 0 for it in its), np.uint64, n)
+    tb.alts = np.zeros((n, 3), np.uint64)
+    tb.has_alt = np.zeros((n, 3), bool)
+    for k, it in enumerate(its):
+        for a, name in enumerate(_ALTS):
+            h = it.alt_phashes.get(name)
+            if h is not None:
+                tb.alts[k, a] = h
+                tb.has_alt[k, a] = True
+    tb.exact = []
+    for column in ("blake3", "apple_fp"):
+        by: dict[str, list[int]] = defaultdict(list)
+        for it in its:
+            value = getattr(it, column)
+            if value:
+                by[value].append(it.id)
+        tb.exact.append([ids for ids in by.values() if len(ids) > 1])
+    tb.edited = [(it.id, it.parent_id) for it in its if it.role == "edited" and it.parent_id is not None]
+    tb.live = items
+    return tb
+
+
+def _hex_column(values: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """16-digit hex strings (or None) as uint64, with a presence mask."""
+    has = np.fromiter((v is not None and v != "" for v in values), bool, n)
+    out = np.zeros(n, np.uint64)
+    present = [v for v in values if v]
+    if present:
+        if all(len(v) == 16 for v in present):
+            out[has] = np.frombuffer(bytes.fromhex("".join(present)), ">u8")
+        else:
+            out[has] = np.array([int(v, 16) for v in present], np.uint64)
+    return out, has
+
+
+def _table_from_store(store: Store) -> _Table:
+    tb = _Table()
+    conn = store.db.conn
+    cols: list[list] = [[], [], [], [], [], [], []]
+    cur = conn.execute(
+        f"SELECT id, media_type = 'image', phash, phash_r90, phash_r180, phash_trim, role = 'edited'"
+        f" AND parent_id IS NOT NULL FROM items WHERE {_LIVE} ORDER BY id"
+    )
+    while rows := cur.fetchmany(100_000):
+        for c, values in zip(cols, zip(*rows, strict=True), strict=True):
+            c.extend(values)
+        del rows
+    n = len(cols[0])
+    tb.ids = np.array(cols[0], np.int64)
+    tb.is_image = np.array(cols[1], bool)
+    tb.phash, tb.has_phash = _hex_column(cols[2], n)
+    tb.alts = np.zeros((n, 3), np.uint64)
+    tb.has_alt = np.zeros((n, 3), bool)
+    for a in range(3):
+        tb.alts[:, a], tb.has_alt[:, a] = _hex_column(cols[3 + a], n)
+    edited_ids = tb.ids[np.array(cols[6], bool)]
+    del cols
+    tb.edited = []
+    if len(edited_ids):
+        tb.edited = conn.execute(
+            f"SELECT id, parent_id FROM items WHERE {_LIVE} AND role = 'edited' AND parent_id IS NOT NULL"
+            " ORDER BY id"
+        ).fetchall()
+    tb.exact = []
+    for column in ("blake3", "apple_fp"):
+        rows = conn.execute(
+            f"SELECT group_concat(id) FROM items WHERE {_LIVE} AND {column} IS NOT NULL AND {column} != ''"
+            f" GROUP BY {column} HAVING count(*) > 1"
+        ).fetchall()
+        tb.exact.append([sorted(map(int, r[0].split(","))) for r in rows])
+    tb.live = _SortedIds(tb.ids)
+    return tb
+
+
+class _SortedIds:
+    """Membership in an ascending id array without a million-entry set."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+
+    def __contains__(self, x: object) -> bool:
+        if not isinstance(x, int) or not len(self.ids):
+            return False
+        k = int(np.searchsorted(self.ids, x))
+        return k < len(self.ids) and int(self.ids[k]) == x
+
+
+_UNIT_FILE = f"{_LIVE} AND kind = 'file' AND path IS NOT NULL"
+
+
+def _unit_candidates(store: Store, items: _LazyItems) -> dict[int, MatchItem]:
+    """The rows ``find_units`` can pair (library parts, content ids, RAW and video files, Takeout live
+    halves, and the files beside them): the same units as over every item, without reading every path."""
+    ids: set[int] = set()
+    q = store.db.conn.execute
+    roles = "('live_video', 'edited_live_video', 'raw')"
+    ids.update(
+        r[0] for r in q(f"SELECT id FROM items WHERE {_LIVE} AND kind = 'asset_part' AND role IN {roles}")
+    )
+    ids.update(r[0] for r in q(f"SELECT id FROM items WHERE {_UNIT_FILE} AND content_id IS NOT NULL"))
+    # Name fallback: only a RAW or a video file can be attached; its folder's files with its stem are read.
+    lengths = sorted({len(e) for e in RAW_EXTENSIONS})
+    raw_sql = " OR ".join(
+        f"lower(substr(path, -{n})) IN ({','.join(repr(e) for e in RAW_EXTENSIONS if len(e) == n)})"
+        for n in lengths
+    )
+    parts = q(
+        f"SELECT id, path FROM items WHERE {_UNIT_FILE} AND (media_type = 'video' OR {raw_sql})"
+    ).fetchall()
+    if parts:
+        keys = {(f, s) for f, s, _ in (_split(p) for _, p in parts)}
+        folders = {f for f, _ in keys}
+        for i, path in q(f"SELECT id, path FROM items WHERE {_UNIT_FILE}"):
+            if os.path.dirname(path) in folders and _split(path)[:2] in keys:
+                ids.add(i)
+    # Takeout: the video half names its still.
+    live_halves = q(
+        f"SELECT id, meta FROM items WHERE {_UNIT_FILE} AND meta LIKE '%takeout_live_still%'"
+    ).fetchall()
+    stills: set[str] = set()
+    for i, meta in live_halves:
+        still = json.loads(meta).get("takeout_live_still")
+        if still:
+            ids.add(i)
+            stills.add(still)
+    if stills:
+        ids.update(
+            r[0]
+            for r in q(
+                f"SELECT id FROM items WHERE {_UNIT_FILE} AND path IN (SELECT value FROM json_each(?))",
+                [json.dumps(sorted(stills))],
+            )
+        )
+    items.load(ids)
+    return {i: items[i] for i in sorted(ids)}
 
 
 def find_groups(
@@ -41,45 +237,75 @@ def find_groups(
     include_skipped: bool = False,
     items: dict[int, MatchItem] | None = None,
 ) -> list[Group]:
+    """Groups with keepers. Without ``items`` only the rows grouping needs become MatchItems."""
     from photodedup.match.keeper import KeeperConfig, apply_keeper
 
     t = thresholds_for(preset, threshold)
-    items = load_items(store) if items is None else items
     decisions = store.decisions()
     not_dup = {(d["item_a"], d["item_b"]) for d in decisions if d["kind"] == "not_duplicates"}
     keep_override = {d["item_a"] for d in decisions if d["kind"] == "keep"}
     skipped = {d["group_id"] for d in decisions if d["kind"] == "skip"}
 
-    units = find_units(items)
+    if items is None:
+        lazy = _LazyItems(store)
+        tb = _table_from_store(store)
+        units = find_units(_unit_candidates(store, lazy), live=tb.live)
+        items = lazy
+    else:
+        lazy = None
+        tb = _table_from_items(items)
+        units = find_units(items)
     companion_of = {c: rep for rep, parts in units.items() for c in parts}
-    reps = [i for i in items if i not in companion_of]
+    is_rep = np.ones(len(tb.ids), bool)
+    if companion_of:
+        is_rep &= ~np.isin(tb.ids, np.fromiter(companion_of, np.int64, len(companion_of)))
 
-    # 1. Exact classes: identical content is one node from here on.
+    def rep(i: int) -> bool:
+        return i not in companion_of and i in tb.live
+
+    # 1. Exact classes: identical content is one node from here on (the class is named by its least id).
     uf = UnionFind()
-    for column in ("blake3", "apple_fp"):
-        first: dict[str, int] = {}
-        for i in reps:
-            value = getattr(items[i], column)
-            if value:
-                if value in first:
-                    if _allowed(first[value], i, not_dup):
-                        uf.union(first[value], i)
-                else:
-                    first[value] = i
-    cls_of = {i: uf.find(i) for i in reps}
+    for groups_of_column in tb.exact:
+        for same in groups_of_column:
+            same = [i for i in same if i not in companion_of]
+            for i in same[1:]:
+                if _allowed(same[0], i, not_dup):
+                    uf.union(same[0], i)
+    position = {int(i): k for k, i in enumerate(tb.ids)} if uf.parent and lazy is None else None
+
+    def pos(i: int) -> int:
+        return position[i] if position is not None else int(np.searchsorted(tb.ids, i))
+
     members_of: dict[int, list[int]] = defaultdict(list)
-    for i in reps:
-        members_of[cls_of[i]].append(i)
+    for i in sorted(uf.parent, key=pos):
+        members_of[uf.find(i)].append(i)
+    members_of = {c: ms for c, ms in members_of.items() if len(ms) > 1}
+
+    def cls(i: int) -> int:
+        return uf.find(i) if i in uf.parent else i
+
     # The node's face: a member with perceptual hashes (an iCloud-only asset has none).
-    face = {c: next((m for m in ms if items[m].phash is not None), ms[0]) for c, ms in members_of.items()}
+    multi_face: dict[int, int] = {}
+    for c, ms in members_of.items():
+        multi_face[c] = next((m for m in ms if tb.has_phash[pos(m)]), ms[0])
+
+    def face(c: int) -> int:
+        return multi_face.get(c, c)
 
     # 2. Candidate pairs between class faces, then what each pair is.
-    relations = _near_relations(items, face, t, not_dup)
-    for i in reps:  # a Photos edit render and its asset: related by the library itself
-        it = items[i]
-        if it.role == "edited" and it.parent_id in cls_of and cls_of[it.parent_id] != cls_of[i]:
-            a, b = sorted((cls_of[it.parent_id], cls_of[i]))
+    relations = _near_relations(items, lazy, tb, is_rep, members_of, multi_face, pos, t, not_dup)
+    for i, parent in tb.edited:  # a Photos edit render and its asset: related by the library itself
+        if rep(i) and rep(parent) and cls(parent) != cls(i):
+            a, b = sorted((cls(parent), cls(i)))
             relations[(a, b)] = ("edited", None, "a Photos edit and its original")
+
+    # Copies changed in different ways (one framed, one turned) meet only through the original: judge
+    # the missing pairs inside each "same" component over all their variants before taking cliques.
+    same_classes = {c for pair, rel in relations.items() if rel[0] == "same" for c in pair}
+    faces = {c: face(c) for c in same_classes}
+    if lazy is not None:
+        lazy.load(faces.values())
+    fill_in_same(relations, items, faces, t, lambda a, b: _allowed(a, b, not_dup))
 
     # 3. Duplicate clusters: cliques of "same" over classes.
     same_edges = [(a, b) for (a, b), (kind, _, _) in relations.items() if kind == "same"]
@@ -88,14 +314,19 @@ def find_groups(
     in_cluster = {c for cl in clusters for c in cl}
     dedupe: list[tuple[str, list[int], str]] = []
     for cl in clusters:
-        ids = [m for c in cl for m in members_of[c]]
+        ids = [m for c in cl for m in members_of.get(c, [c])]
         dedupe.append(("same", ids, _why(cl, relations)))
-    for c, ms in members_of.items():
-        if c not in in_cluster and len(ms) > 1:
+    exact_classes = sorted(members_of.items(), key=lambda cm: pos(cm[1][0]))
+    if lazy is not None:
+        lazy.load(i for ms in members_of.values() for i in ms)
+    for c, ms in exact_classes:
+        if c not in in_cluster:
             why = (
                 "same bytes" if len({items[m].blake3 for m in ms}) == 1 else "same bytes or Apple fingerprint"
             )
             dedupe.append(("exact", ms, why))
+    if lazy is not None:
+        lazy.load(m for _, ids, _ in dedupe for i in ids for m in (i, *units.get(i, ())))
 
     config = keeper_config or KeeperConfig()
     groups: list[Group] = []
@@ -109,11 +340,11 @@ def find_groups(
         groups.append(g)
         keeper = next(m.id for m in g.members if m.keep)
         for m in ids:
-            keeper_of_class[cls_of[m]] = keeper
+            keeper_of_class[cls(m)] = keeper
 
     # 4. Review groups over the clusters' keepers: nothing in them is proposed for removal.
     def node(c: int) -> int:
-        return keeper_of_class.get(c, face[c])
+        return keeper_of_class.get(c, face(c))
 
     reasons = {"burst": "never proposed for removal", "edited": "an edit and its original: both kept",
                "similar": "similar, not the same photo: for review"}  # fmt: skip
@@ -121,6 +352,8 @@ def find_groups(
         edges = {(node(a), node(b)) for (a, b), (k, _, _) in relations.items() if k == kind}
         edges = {tuple(sorted(e)) for e in edges if e[0] != e[1]}
         parts = components(edges) if kind != "similar" else cliques(edges)
+        if lazy is not None:
+            lazy.load(m for ids in parts for i in ids for m in (i, *units.get(i, ())))
         for ids in parts:
             g = _group(kind, ids, reasons[kind], items, units)
             for m in g.members:
@@ -128,11 +361,14 @@ def find_groups(
             groups.append(g)
 
     # 5. Units on their own, so a person sees what moves together.
-    for rep, parts in units.items():
+    for rep_id, parts in units.items():
         g = Group(
-            group_id("unit", [rep, *parts]), "unit", [], why=_unit_why(items[rep], [items[p] for p in parts])
+            group_id("unit", [rep_id, *parts]),
+            "unit",
+            [],
+            why=_unit_why(items[rep_id], [items[p] for p in parts]),
         )
-        for i in [rep, *parts]:
+        for i in [rep_id, *parts]:
             it = items[i]
             g.members.append(Member(i, it.path, it.source_kind, True, "kept: parts of one capture", it.uuid))
         groups.append(g)
@@ -149,53 +385,77 @@ def _allowed(a: int, b: int, not_dup: set[tuple[int, int]]) -> bool:
 
 
 def _near_relations(
-    items, face: dict[int, int], t, not_dup
+    items, lazy, tb: _Table, is_rep, members_of, multi_face, pos, t, not_dup
 ) -> dict[tuple[int, int], tuple[str, int | None, str]]:
     """Candidate pairs from one index over every class's pHash and its turned/trimmed variants."""
-    import numpy as np
-
     from photodedup.match.candidates import near_pairs
     from photodedup.match.relate import relate_variant
 
-    classes = [c for c, f in face.items() if items[f].phash is not None and items[f].media_type == "image"]
+    # The class faces, in the order their classes first appear: a singleton is its own face.
+    is_face = is_rep.copy()
+    if members_of:
+        multi = np.fromiter((i for ms in members_of.values() for i in ms), np.int64)
+        is_face &= ~np.isin(tb.ids, multi)
+    face_pos = np.flatnonzero(is_face)
+    first_pos = face_pos  # where each class first appears
+    class_ids = tb.ids[face_pos]  # a class is named by its least id
+    if members_of:
+        extra = [(pos(ms[0]), pos(multi_face[c]), c) for c, ms in members_of.items()]
+        first_pos = np.concatenate([first_pos, np.array([e[0] for e in extra], np.int64)])
+        face_pos = np.concatenate([face_pos, np.array([e[1] for e in extra], np.int64)])
+        class_ids = np.concatenate([class_ids, np.array([e[2] for e in extra], np.int64)])
+        order = np.argsort(first_pos, kind="stable")
+        face_pos, class_ids = face_pos[order], class_ids[order]
+    keep = tb.has_phash[face_pos] & tb.is_image[face_pos]
+    face_pos, class_ids = face_pos[keep], class_ids[keep]
     out: dict[tuple[int, int], tuple[str, int | None, str]] = {}
-    if len(classes) < 2:
+    n = len(face_pos)
+    if n < 2:
         return out
+    face_ids = tb.ids[face_pos]
     # Two lookups: the photos' own pHashes at the "similar" distance, then their turned and trimmed
     # variants against them at the tighter "same photo" distance. r270 is left out of the index: a copy
     # turned the other way is found through that copy's own r90.
-    hashes = [items[face[c]].phash for c in classes]
-    owner = list(range(len(classes)))
-    variant: list[str | None] = [None] * len(classes)
-    for ci, c in enumerate(classes):
-        for name, h in items[face[c]].alt_phashes.items():
-            if name != "r270":
-                hashes.append(h)
-                owner.append(ci)
-                variant.append(name)
-    arr = np.array(hashes, dtype=np.uint64)
-    primary_pairs = near_pairs(arr[: len(classes)], t.similar)
-    variant_pairs = near_pairs(arr, t.phash) if len(arr) > len(classes) else np.empty((0, 2), dtype=np.int64)
-    variant_pairs = variant_pairs[variant_pairs[:, 1] >= len(classes)]  # primary-primary pairs came above
+    has_alt = tb.has_alt[face_pos]
+    var_owner, var_kind = np.nonzero(has_alt)  # row-major: each class's variants in r90, r180, trim order
+    arr = np.concatenate([tb.phash[face_pos], tb.alts[face_pos][var_owner, var_kind]])
+    owner = np.concatenate([np.arange(n), var_owner])
+    variant = np.concatenate([np.full(n, -1), var_kind])  # -1: the photo itself; else an index into _ALTS
+    primary_pairs = near_pairs(arr[:n], t.similar)
+    variant_pairs = near_pairs(arr, t.phash) if len(arr) > n else np.empty((0, 2), dtype=np.int64)
+    variant_pairs = variant_pairs[variant_pairs[:, 1] >= n]  # primary-primary pairs came above
+    pairs = np.concatenate([primary_pairs, variant_pairs])
+    vi, vj = variant[pairs[:, 0]], variant[pairs[:, 1]]
+    trim = _ALTS.index("trim")
+    keep = ~((vi >= 0) & (vj >= 0) & ~((vi == trim) & (vj == trim)))  # two turned variants add nothing
+    oi, oj = owner[pairs[:, 0]], owner[pairs[:, 1]]
+    keep &= oi != oj
+    pairs, vi, vj, oi, oj = pairs[keep], vi[keep], vj[keep], oi[keep], oj[keep]
+    distances = np.bitwise_count(arr[pairs[:, 0]] ^ arr[pairs[:, 1]]) if len(pairs) else np.empty(0, int)
+    fa_all, fb_all = face_ids[oi], face_ids[oj]
+    if lazy is not None:
+        lazy.load(np.unique(np.concatenate([fa_all, fb_all])).tolist())
     rank = {"exact": 0, "same": 1, "edited": 2, "burst": 3, "similar": 4}
-    for i, j in np.concatenate([primary_pairs, variant_pairs]):
-        i, j = int(i), int(j)
-        vi, vj = variant[i], variant[j]
-        if vi is not None and vj is not None and not vi == vj == "trim":
-            continue  # two turned variants say nothing the primaries do not
-        ca, cb = classes[owner[i]], classes[owner[j]]
-        if ca == cb:
-            continue
-        fa, fb = face[ca], face[cb]
+    cid = class_ids.tolist()
+    for a, b, fa, fb, v_i, v_j, dist in zip(
+        oi.tolist(),
+        oj.tolist(),
+        fa_all.tolist(),
+        fb_all.tolist(),
+        vi.tolist(),
+        vj.tolist(),
+        distances.tolist(),
+        strict=True,
+    ):
         if not _allowed(fa, fb, not_dup):
             continue
-        if vi is None and vj is None:
+        if v_i < 0 and v_j < 0:
             rel = relate(items[fa], items[fb], t)
         else:
-            distance = int((hashes[i] ^ hashes[j]).bit_count())
-            rel = relate_variant(items[fa], items[fb], vi or vj or "trim", distance, t)
+            rel = relate_variant(items[fa], items[fb], _ALTS[v_i if v_i >= 0 else v_j], dist, t)
         if rel is None:
             continue
+        ca, cb = cid[a], cid[b]
         key = (min(ca, cb), max(ca, cb))
         if key not in out or rank[rel[0]] < rank[out[key][0]]:
             out[key] = rel

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -96,6 +97,15 @@ class MatchItem:
         return os.path.basename(self.path) if self.path else original or ""
 
 
+_ALT_COLUMNS = tuple((name, f"phash_{name}") for name in ("r90", "r180", "r270", "trim"))
+_intern = sys.intern
+
+
+def _interned(value: str | None) -> str | None:
+    """One copy of the strings a million rows repeat (kinds, formats, camera makes and models)."""
+    return _intern(value) if type(value) is str else value
+
+
 def _hex(value: str | None) -> int | None:
     return int(value, 16) if value else None
 
@@ -122,13 +132,13 @@ def from_row(row: dict, source: dict | None = None) -> MatchItem:
         source_id=row.get("source_id"),
         source_kind=(source or {}).get("kind") or "folder",
         source_root=(source or {}).get("root"),
-        kind=row["kind"],
-        role=row.get("role"),
+        kind=_intern(row["kind"]),
+        role=_interned(row.get("role")),
         parent_id=row.get("parent_id"),
         uuid=row.get("uuid"),
-        status=row["status"],
-        media_type=row.get("media_type"),
-        format=row.get("format"),
+        status=_intern(row["status"]),
+        media_type=_interned(row.get("media_type")),
+        format=_interned(row.get("format")),
         size=row.get("size"),
         width=width,
         height=height,
@@ -139,15 +149,11 @@ def from_row(row: dict, source: dict | None = None) -> MatchItem:
         ahash=_hex(row.get("ahash")),
         dhash=_hex(row.get("dhash")),
         whash=_hex(row.get("whash")),
-        alt_phashes={
-            name: int(row[f"phash_{name}"], 16)
-            for name in ("r90", "r180", "r270", "trim")
-            if row.get(f"phash_{name}")
-        },
+        alt_phashes={name: int(row[column], 16) for name, column in _ALT_COLUMNS if row.get(column)},
         taken_at=row.get("taken_at"),
         taken_offset=row.get("taken_offset"),
-        make=row.get("make"),
-        model=row.get("model"),
+        make=_interned(row.get("make")),
+        model=_interned(row.get("model")),
         gps=row.get("gps_lat") is not None,
         content_id=row.get("content_id"),
         burst_id=row.get("burst_id"),

@@ -181,6 +181,7 @@ _VARIANT_WORDS = {
     "r180": "turned 180°",
     "r270": "turned 270°",
     "trim": "with a border added or cut away",
+    "combined": "turned or framed differently",
 }
 
 
@@ -196,6 +197,6 @@ def relate_variant(
     apart = _seconds_apart(a, b)
     if apart is not None and apart > 10:
         return plain
-    if variant != "trim" and not _aspect_equal(a, b, t.aspect_tolerance):
+    if variant not in ("trim", "combined") and not _aspect_equal(a, b, t.aspect_tolerance):
         return plain
     return "same", distance, f"the same photo {_VARIANT_WORDS[variant]} (pHash {distance} bits apart)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Container
 
 from photodedup.match.model import MatchItem
 
@@ -27,8 +28,13 @@ def _split(path: str) -> tuple[str, str, str]:
     return folder, stem.lower(), ext.lower()
 
 
-def find_units(items: dict[int, MatchItem]) -> dict[int, list[int]]:
-    """Representative id -> companion ids. Items not listed are units of one."""
+def find_units(items: dict[int, MatchItem], live: Container[int] | None = None) -> dict[int, list[int]]:
+    """Representative id -> companion ids. Items not listed are units of one.
+
+    ``items`` may be only the rows that can pair (``engine._unit_candidates``) when ``live`` holds the ids of
+    every live item: a library part's parent need not be among the candidates.
+    """
+    live = items if live is None else live
     companions: dict[int, list[int]] = defaultdict(list)
     taken: set[int] = set()
 
@@ -41,7 +47,7 @@ def find_units(items: dict[int, MatchItem]) -> dict[int, list[int]]:
     # Photos library: the asset row is the unit; its Live video and RAW are parts of it.
     for it in items.values():
         is_part = it.kind == "asset_part" and it.role in ("live_video", "edited_live_video", "raw")
-        if is_part and it.parent_id in items:
+        if is_part and it.parent_id in live:
             attach(it.parent_id, it.id)
 
     loose = [it for it in items.values() if it.kind == "file" and it.path and it.id not in taken]
