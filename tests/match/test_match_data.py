@@ -231,6 +231,6 @@ def test_no_chaining_in_duplicate_groups(matched):
 
 
 def test_lazy_loading_gives_the_same_groups_as_preloaded_items(matched):
-    store, items, groups, _ = matched
+    store, _, groups, _ = matched
     lazy = find_groups(store)
     assert [g.to_json() for g in lazy] == [g.to_json() for g in groups]
