@@ -619,6 +619,7 @@ def _fingerprint_columns(fp: FileFingerprint) -> dict:
     return out
 
 
+# Everything a stored item knows that a person or a script may want, in the store's own column order.
 LOG_FIELDS = (
     "id",
     "kind",
@@ -627,33 +628,9 @@ LOG_FIELDS = (
     "path",
     "status",
     "error",
-    "media_type",
-    "format",
     "size",
-    "width",
-    "height",
-    "blake3",
-    "apple_fp",
-    "pixel_sig",
-    "phash",
-    "ahash",
-    "dhash",
-    "whash",
-    "decode_mode",
-    "taken_at",
-    "taken_offset",
-    "make",
-    "model",
-    "gps_lat",
-    "gps_lon",
-    "gps_alt",
-    "orientation",
-    "content_id",
-    "burst_id",
-    "duration",
-    "rotation",
-    "codec",
     "parent_id",
+    *FINGERPRINT_COLUMNS,
 )
 
 
