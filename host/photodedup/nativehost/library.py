@@ -1,0 +1,218 @@
+"""The store as the host sees it: opened once, grouped once per store state, hashes held as arrays.
+
+Grouping a library is the expensive step, and the popup, the page badges and the group detail all ask for
+it. So the groups (and the pHash arrays ``match`` searches) are computed once and reused until the store
+changes: ``PRAGMA data_version`` moves when any other connection commits (a scan, the CLI), a counter
+moves when the host itself writes (a decision), and the keeper config's mtime is part of the key too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from photodedup.nativehost.protocol import HostError
+
+__all__ = ["Grouping", "HashTable", "Library", "source_name"]
+
+log = logging.getLogger(__name__)
+
+_LIVE_IMAGES = (
+    "status IN ('ok', 'not_on_disk') AND media_type = 'image' AND kind != 'sidecar' AND phash IS NOT NULL"
+)
+_HASH_COLUMNS = ("phash", "dhash", "ahash", "whash")
+VARIANTS = ("r90", "r180", "r270", "trim")
+DEDUPE_KINDS = ("exact", "same")
+
+
+def source_name(root: str | None) -> str:
+    """What a person calls a source: the folder, library or export name, never its whole path."""
+    if not root:
+        return ""
+    return os.path.basename(root.rstrip("/\\")) or root
+
+
+@dataclass(slots=True)
+class Grouping:
+    """``find_groups`` once, with the lookups the commands need."""
+
+    groups: list  # photodedup.match.model.Group, largest first
+    by_id: dict[str, object] = field(default_factory=dict)
+    group_of_item: dict[int, str] = field(default_factory=dict)  # dedupe groups win over review groups
+    names: dict[int, str] = field(default_factory=dict)  # keepers' names, for titles
+
+    def index(self) -> None:
+        self.by_id = {g.id: g for g in self.groups}
+        for g in self.groups:
+            for m in g.members:
+                current = self.group_of_item.get(m.id)
+                if current is None or (
+                    g.kind in DEDUPE_KINDS and self.by_id[current].kind not in DEDUPE_KINDS
+                ):
+                    self.group_of_item[m.id] = g.id
+
+
+@dataclass(slots=True)
+class HashTable:
+    """Every live image's four hashes and its turned/trimmed pHashes as uint64 arrays (0 where absent)."""
+
+    ids: object  # np.ndarray int64
+    hashes: object  # (n, 4) uint64: phash, dhash, ahash, whash
+    variants: object  # (n, 4) uint64: r90, r180, r270, trim
+    has_variant: object  # (n, 4) bool
+
+
+class Library:
+    def __init__(self, db_path: Path):
+        self.db_path = db_path
+        self._store = None
+        self._own_writes = 0
+        self._grouping: tuple[tuple, Grouping] | None = None
+        self._hashes: tuple[tuple, HashTable] | None = None
+        self.groupings_computed = 0  # for the log and the tests of the cache
+
+    # -- the store ----------------------------------------------------------------------------------------
+    @property
+    def store(self):
+        if self._store is None:
+            from photodedup.store.db import Store, StoreError
+
+            try:
+                self._store = Store(self.db_path)
+            except (StoreError, OSError) as e:
+                raise HostError("unavailable", f"the photodedup store cannot be opened: {e}") from e
+        return self._store
+
+    def wrote(self) -> None:
+        """The host changed the store itself (PRAGMA data_version only counts other connections)."""
+        self._own_writes += 1
+
+    def state(self) -> tuple:
+        from photodedup.match.keeper import default_config_path
+
+        version = self.store.db.execute("PRAGMA data_version").fetchone()[0]
+        config = default_config_path()
+        try:
+            config_mtime = config.stat().st_mtime_ns
+        except OSError:
+            config_mtime = None
+        return (version, self._own_writes, str(config), config_mtime)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- groups -------------------------------------------------------------------------------------------
+    def grouping(self) -> Grouping:
+        state = self.state()
+        if self._grouping is not None and self._grouping[0] == state:
+            return self._grouping[1]
+        from photodedup.match.engine import find_groups
+        from photodedup.match.keeper import load_config
+
+        try:
+            config = load_config()
+        except (ValueError, OSError) as e:
+            raise HostError("unavailable", f"the keeper config cannot be used: {e}") from e
+        groups = find_groups(self.store, keeper_config=config)
+        groups.sort(key=lambda g: (-len(g.members), -g.reclaimable_bytes, g.id))
+        grouping = Grouping(groups)
+        grouping.index()
+        keepers = {keeper_id(g) or g.members[0].id for g in groups}
+        grouping.names = {r["id"]: item_name(r) for r in self.rows(keepers)}
+        self.groupings_computed += 1
+        log.info("grouped the store: %d groups (computation %d)", len(groups), self.groupings_computed)
+        self._grouping = (self.state(), grouping)
+        return grouping
+
+    def group(self, group_id: str):
+        g = self.grouping().by_id.get(group_id)
+        if g is None:
+            raise HostError("not_found", f"no group {group_id} (the groups change when the library does)")
+        return g
+
+    # -- items --------------------------------------------------------------------------------------------
+    def rows(self, ids: Iterable[int]) -> list[dict]:
+        """Store rows of these items, any status (one query per 50,000 ids)."""
+        ids = sorted({int(i) for i in ids})
+        out: list[dict] = []
+        for k in range(0, len(ids), 50_000):
+            chunk = json.dumps(ids[k : k + 50_000])
+            out.extend(self.store.items("id IN (SELECT value FROM json_each(?))", [chunk]))
+        return out
+
+    def row(self, item_id: int) -> dict:
+        rows = self.rows([item_id])
+        if not rows:
+            raise HostError("not_found", f"no item #{item_id} in the library")
+        return rows[0]
+
+    def sources(self) -> dict[int, dict]:
+        return {s["id"]: s for s in self.store.db.query("SELECT * FROM sources ORDER BY id")}
+
+    # -- hashes -------------------------------------------------------------------------------------------
+    def hash_table(self) -> HashTable:
+        state = self.state()
+        if self._hashes is not None and self._hashes[0] == state:
+            return self._hashes[1]
+        import numpy as np
+
+        columns = [*_HASH_COLUMNS, *(f"phash_{v}" for v in VARIANTS)]
+        rows = self.store.db.execute(
+            f"SELECT id, {', '.join(columns)} FROM items WHERE {_LIVE_IMAGES} ORDER BY id"
+        ).fetchall()
+        n = len(rows)
+        ids = np.fromiter((r[0] for r in rows), np.int64, n)
+        values = np.zeros((n, len(columns)), np.uint64)
+        present = np.zeros((n, len(columns)), bool)
+        for c in range(len(columns)):
+            values[:, c], present[:, c] = _hex_column([r[c + 1] for r in rows])
+        table = HashTable(ids, values[:, :4], values[:, 4:], present[:, 4:])
+        self._hashes = (state, table)
+        return table
+
+
+def _hex_column(values: list) -> tuple:
+    """16-digit hex strings (or None) as uint64 with a presence mask."""
+    import numpy as np
+
+    n = len(values)
+    has = np.fromiter((bool(v) for v in values), bool, n)
+    out = np.zeros(n, np.uint64)
+    present = [v for v in values if v]
+    if present:
+        if all(len(v) == 16 for v in present):
+            out[has] = np.frombuffer(bytes.fromhex("".join(present)), ">u8")
+        else:
+            out[has] = np.array([int(v, 16) for v in present], np.uint64)
+    return out, has
+
+
+def item_name(row: dict) -> str:
+    """The file name a person knows (a Photos asset's original name), never a path."""
+    if row.get("kind") == "asset" and row.get("meta"):
+        try:
+            original = (json.loads(row["meta"]).get("asset") or {}).get("original_filename")
+        except ValueError:
+            original = None
+        if original:
+            return str(original)
+    path = row.get("path") or ""
+    return os.path.basename(path) or (row.get("uuid") or f"item {row['id']}")
+
+
+_PROTECTED = "kept: part of a Photos asset"
+
+
+def keeper_id(group) -> int | None:
+    """The copy the keeper rules chose, in groups that propose removals; None in review-only groups."""
+    if group.kind not in DEDUPE_KINDS:
+        return None
+    kept = [m for m in group.members if m.keep]
+    chosen = [m for m in kept if not m.reason.startswith(_PROTECTED)] or kept
+    return chosen[0].id if chosen else None

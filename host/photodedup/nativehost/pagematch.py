@@ -1,0 +1,217 @@
+"""``match``: which pictures on a web page are the same photo, and which are already in the library.
+
+Page pictures arrive as small image bytes (decoded here under a byte and pixel cap, hashed with the scan's
+own perceptual hashes) or as the four hashes. They are judged with the same rules and thresholds as the
+library's groups (``match.relate``, default preset): there is no metadata, so the hashes and the aspect
+ratio decide. The library side is one XOR + popcount over the store's pHash arrays per page picture, its
+turned and trimmed pHashes included; only the few candidates that pass become ``MatchItem`` s.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+
+from photodedup.nativehost.library import VARIANTS, Library, source_name
+from photodedup.nativehost.protocol import (
+    MAX_MATCH_IMAGE_BYTES,
+    HostError,
+    LibraryMatch,
+    MatchArgs,
+    MatchResult,
+    PageGroup,
+)
+
+__all__ = ["MAX_PAGE_PIXELS", "match_page"]
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE_PIXELS = 16_000_000
+"""Page pictures are thumbnails: a header announcing more pixels than this is refused before decoding."""
+_MAX_CANDIDATES = 500  # per page picture, closest first: bounds the work on pathological libraries
+_ACCEPT = ("exact", "same")
+
+
+@dataclass(slots=True)
+class _PagePicture:
+    key: str
+    item: object  # MatchItem
+
+
+def match_page(library: Library, args: MatchArgs) -> MatchResult:
+    keys = [it.key for it in args.items]
+    if len(set(keys)) != len(keys):
+        raise HostError("bad_args", "every item needs its own key")
+    errors: dict[str, str] = {}
+    pictures: list[_PagePicture] = []
+    for n, it in enumerate(args.items):
+        try:
+            pictures.append(_PagePicture(it.key, _page_item(-(n + 1), it)))
+        except _Unusable as e:
+            errors[it.key] = str(e)
+    from photodedup.match.relate import thresholds_for
+
+    t = thresholds_for("default")
+    return MatchResult(
+        page_groups=_page_groups(pictures, t), library=_library(library, pictures, t), errors=errors
+    )
+
+
+class _Unusable(Exception):
+    """A page picture that cannot be judged; the message goes back in ``errors``."""
+
+
+def _page_item(item_id: int, it):
+    from photodedup.match.model import MatchItem
+
+    width = height = size = blake3 = fmt = None
+    if it.image is not None:
+        try:
+            data = base64.b64decode(it.image, validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise _Unusable("image is not valid base64") from e
+        if len(data) > MAX_MATCH_IMAGE_BYTES:
+            raise _Unusable(f"image of {len(data):,} bytes is over the {MAX_MATCH_IMAGE_BYTES:,}-byte limit")
+        hashes, (width, height), fmt = _hash_bytes(data)
+        from photodedup.fingerprint.exact import digest_bytes
+
+        size, blake3 = len(data), digest_bytes(data).blake3
+    elif it.hashes is not None:
+        hashes = {k: v.lower() for k, v in it.hashes.model_dump().items()}
+    else:
+        raise _Unusable("give image bytes or the four hashes")
+    return MatchItem(
+        id=item_id,
+        path=None,
+        source_id=None,
+        source_kind="page",
+        source_root=None,
+        kind="file",
+        role=None,
+        parent_id=None,
+        uuid=None,
+        status="ok",
+        media_type="image",
+        format=fmt,
+        size=size,
+        width=width,
+        height=height,
+        blake3=blake3,
+        phash=int(hashes["phash"], 16),
+        ahash=int(hashes["ahash"], 16),
+        dhash=int(hashes["dhash"], 16),
+        whash=int(hashes["whash"], 16),
+    )
+
+
+def _hash_bytes(data: bytes) -> tuple[dict, tuple[int, int], str]:
+    from photodedup.fingerprint.perceptual import hashes_from_image
+    from photodedup.media.decode import DecodeError, decode_image
+
+    try:
+        decoded = decode_image(data, max_pixels=MAX_PAGE_PIXELS)
+        hashes = hashes_from_image(decoded.image)
+    except DecodeError as e:
+        raise _Unusable(str(e)) from e
+    except (MemoryError, OSError, ValueError) as e:  # Pillow's last resorts on hostile input
+        raise _Unusable(f"image cannot be decoded: {e}") from e
+    image = decoded.image
+    return (
+        {"phash": hashes.phash, "dhash": hashes.dhash, "ahash": hashes.ahash, "whash": hashes.whash},
+        (image.width, image.height),
+        decoded.format,
+    )
+
+
+def _page_groups(pictures: list[_PagePicture], t) -> list[PageGroup]:
+    """Cliques of "the same photo" among the page's pictures (no chaining, like the library's groups)."""
+    from photodedup.match.cluster import cliques
+    from photodedup.match.relate import relate
+
+    edges: list[tuple[int, int]] = []
+    kinds: dict[tuple[int, int], str] = {}
+    weights: dict[tuple[int, int], int] = {}
+    for i in range(len(pictures)):
+        for j in range(i + 1, len(pictures)):
+            rel = relate(pictures[i].item, pictures[j].item, t)
+            if rel is not None and rel[0] in _ACCEPT:
+                edges.append((i, j))
+                kinds[(i, j)] = rel[0]
+                weights[(i, j)] = rel[1] or 0
+    out = []
+    for clique in cliques(edges, weights):
+        pair_kinds = {kinds[(a, b)] for a in clique for b in clique if (a, b) in kinds}
+        out.append(
+            PageGroup(
+                keys=[pictures[k].key for k in clique], kind="exact" if pair_kinds == {"exact"} else "same"
+            )
+        )
+    return out
+
+
+def _library(library: Library, pictures: list[_PagePicture], t) -> dict[str, LibraryMatch]:
+    import numpy as np
+
+    from photodedup.match.model import from_row
+    from photodedup.match.relate import degenerate, relate, relate_variant
+
+    table = library.hash_table()
+    found: dict[str, list[tuple[int, int]]] = {}  # key -> [(distance, item id)]
+    candidates: dict[str, dict[int, tuple[str | None, int]]] = {}  # key -> id -> (variant, distance)
+    for pic in pictures:
+        cands: dict[int, tuple[str | None, int]] = {}
+        if len(table.ids) and not degenerate(pic.item):
+            q = np.uint64(pic.item.phash)
+            plain = np.bitwise_count(table.hashes[:, 0] ^ q).astype(np.int16)
+            turned = np.bitwise_count(table.variants ^ q).astype(np.int16)
+            turned[~table.has_variant] = 99
+            best_variant = turned.argmin(axis=1)
+            best_turned = turned[np.arange(len(turned)), best_variant]
+            best = np.minimum(plain, best_turned)
+            hits = np.flatnonzero(best <= t.phash)
+            if len(hits) > _MAX_CANDIDATES:
+                hits = hits[np.argsort(best[hits], kind="stable")[:_MAX_CANDIDATES]]
+            for k in hits.tolist():
+                variant = None if plain[k] <= best_turned[k] else VARIANTS[int(best_variant[k])]
+                cands[int(table.ids[k])] = (variant, int(best[k]))
+        if pic.item.blake3:  # the very file (someone dropped the original onto the page)
+            for (item_id,) in library.store.db.execute(
+                "SELECT id FROM items WHERE blake3 = ? AND status IN ('ok', 'not_on_disk')", [pic.item.blake3]
+            ):
+                cands[item_id] = (None, 0)
+        candidates[pic.key] = cands
+    wanted = {i for c in candidates.values() for i in c}
+    sources = library.sources()
+    rows = {r["id"]: r for r in library.rows(wanted)} if wanted else {}
+    items = {i: from_row(r, sources.get(r["source_id"])) for i, r in rows.items()}
+    for pic in pictures:
+        hits: list[tuple[int, int]] = []
+        for item_id, (variant, distance) in candidates[pic.key].items():
+            other = items.get(item_id)
+            if other is None:
+                continue
+            if variant is None:
+                rel = relate(pic.item, other, t)
+            else:
+                rel = relate_variant(pic.item, other, variant, distance, t)
+            if rel is not None and rel[0] in _ACCEPT:
+                hits.append((rel[1] or 0, item_id))
+        found[pic.key] = sorted(hits)
+    grouping = library.grouping() if any(found.values()) else None
+    out: dict[str, LibraryMatch] = {}
+    for pic in pictures:
+        ids = [i for _, i in found[pic.key]]
+        group_id = (
+            next((grouping.group_of_item[i] for i in ids if i in grouping.group_of_item), None)
+            if ids
+            else None
+        )
+        where: list[str] = []
+        for i in ids:
+            name = source_name((sources.get(rows[i]["source_id"]) or {}).get("root"))
+            if name and name not in where:
+                where.append(name)
+        out[pic.key] = LibraryMatch(group_id=group_id, item_ids=ids, count=len(ids), where=where)
+    return out
