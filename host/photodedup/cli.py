@@ -506,9 +506,11 @@ def evaluate(data_dir, work_dir, preset, threshold, no_imagededup, as_json) -> N
 @cli.command()
 @db_option
 def status(db) -> None:
-    """Show the store's location, schema version, counts and last scan."""
+    """Show the store's location, schema version, counts, last scan and background jobs."""
     store = _open_store(db)
     c = store.counts()
+    job_fields = ("id", "kind", "status", "done", "total", "errors", "started", "finished", "message")
+    c["jobs"] = [{k: j[k] for k in job_fields} for j in store.jobs(limit=10)]  # scans the extension started
     click.echo(f"store: {store.path} (schema {store.schema_version})")
     click.echo(json.dumps(c, indent=2, default=str))
 

@@ -130,27 +130,31 @@ def groups_get(library: Library, args: p.GroupsGetArgs) -> p.GroupsGetResult:
     chosen = g.members[args.member_offset : args.member_offset + args.member_limit]
     rows = {r["id"]: r for r in library.rows(m.id for m in chosen)}
     sources = library.sources()
-    members = []
+    members: list[p.MemberInfo] = []
+    used = 0
     for m in chosen:
         r = rows.get(m.id, {"id": m.id})
         width, height = r.get("width"), r.get("height")
         if r.get("orientation") in (5, 6, 7, 8) and width and height:
             width, height = height, width  # as displayed
-        members.append(
-            p.MemberInfo(
-                id=m.id,
-                name=item_name(r),
-                source=source_name((sources.get(r.get("source_id")) or {}).get("root")),
-                kind=r.get("media_type"),
-                width=width,
-                height=height,
-                size=r.get("size"),
-                taken_at=r.get("taken_at"),
-                keep=m.keep,
-                reason=m.reason,
-            )
+        info = p.MemberInfo(
+            id=m.id,
+            name=item_name(r),
+            source=source_name((sources.get(r.get("source_id")) or {}).get("root")),
+            kind=r.get("media_type"),
+            width=width,
+            height=height,
+            size=r.get("size"),
+            taken_at=r.get("taken_at"),
+            keep=m.keep,
+            reason=m.reason,
         )
-    end = args.member_offset + len(chosen)
+        cost = len(info.model_dump_json()) + 1
+        if members and used + cost > PAGE_BUDGET:
+            break
+        members.append(info)
+        used += cost
+    end = args.member_offset + len(members)
     return p.GroupsGetResult(
         id=g.id,
         kind=g.kind,

@@ -1,7 +1,8 @@
 """Native-messaging frames: a 32-bit native-order length, then that many bytes of UTF-8 JSON.
 
-Reading never trusts the length: a frame over the limit is read and thrown away in small chunks (so a 4 GB
-header costs no memory) and reported as :class:`FrameTooLarge`; the stream stays in step for the next frame.
+Reading never trusts the length: a frame over the limit raises :class:`FrameTooLarge` before anything is
+allocated, and ``discard`` then reads its bytes away in small chunks (a 4 GB header costs no memory), so the
+stream stays in step for the next frame.
 Writing refuses replies the browser would choke on (Chromium kills the port above 1 MiB).
 """
 
@@ -16,6 +17,7 @@ __all__ = [
     "MAX_OUT_BYTES",
     "EndOfInput",
     "FrameTooLarge",
+    "discard",
     "encode_frame",
     "read_frame",
     "write_frame",
@@ -35,7 +37,7 @@ class EndOfInput(Exception):
 
 
 class FrameTooLarge(Exception):
-    """An inbound frame over the limit; its bytes have been consumed and dropped."""
+    """An inbound frame over the limit; its ``length`` bytes are still to be discarded."""
 
     def __init__(self, length: int, limit: int):
         super().__init__(f"message of {length:,} bytes is over the {limit:,}-byte limit")
@@ -53,7 +55,8 @@ def _read_exact(stream: BinaryIO, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def _discard(stream: BinaryIO, n: int) -> None:
+def discard(stream: BinaryIO, n: int) -> None:
+    """Read and drop ``n`` bytes, a chunk at a time."""
     while n:
         chunk = stream.read(min(n, _DISCARD_CHUNK))
         if not chunk:
@@ -70,7 +73,6 @@ def read_frame(stream: BinaryIO, limit: int = MAX_IN_BYTES) -> bytes:
         header += _read_exact(stream, _HEADER.size - len(header))
     (length,) = _HEADER.unpack(header)
     if length > limit:
-        _discard(stream, length)
         raise FrameTooLarge(length, limit)
     return _read_exact(stream, length)
 

@@ -23,6 +23,7 @@ from photodedup.nativehost.framing import (
     MAX_OUT_BYTES,
     EndOfInput,
     FrameTooLarge,
+    discard,
     encode_frame,
     read_frame,
     write_frame,
@@ -88,8 +89,13 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, library) -> None:
         except EndOfInput:
             return
         except FrameTooLarge as e:
-            log.warning("dropped a frame: %s", e)
+            # Answer at once, then drop the bytes as they come: the sender learns early, nothing is held.
+            log.warning("dropping a frame: %s", e)
             write_frame(stdout, encode_frame(_error(None, "too_large", str(e))))
+            try:
+                discard(stdin, e.length)
+            except EndOfInput:
+                return
             continue
         write_frame(stdout, handle(library, body))
 

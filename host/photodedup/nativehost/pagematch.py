@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE_PIXELS = 16_000_000
 """Page pictures are thumbnails: a header announcing more pixels than this is refused before decoding."""
+MAX_ITEM_IDS = 100  # per page picture in the reply, closest first (``count`` has them all)
+MAX_WHERE = 20
 _MAX_CANDIDATES = 500  # per page picture, closest first: bounds the work on pathological libraries
 _ACCEPT = ("exact", "same")
 
@@ -213,5 +215,7 @@ def _library(library: Library, pictures: list[_PagePicture], t) -> dict[str, Lib
             name = source_name((sources.get(rows[i]["source_id"]) or {}).get("root"))
             if name and name not in where:
                 where.append(name)
-        out[pic.key] = LibraryMatch(group_id=group_id, item_ids=ids, count=len(ids), where=where)
+        out[pic.key] = LibraryMatch(
+            group_id=group_id, item_ids=ids[:MAX_ITEM_IDS], count=len(ids), where=where[:MAX_WHERE]
+        )
     return out
