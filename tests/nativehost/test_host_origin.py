@@ -95,27 +95,12 @@ def test_a_damaged_host_config_adds_nothing_and_breaks_nothing(tmp_path, content
         refused(host)
 
 
-def test_store_comes_from_option_env_or_host_config(tmp_path):
-    """--db, then PHOTODEDUP_DB, then "db" in host.json, then the CLI's default (platform data folder)."""
-    config = tmp_path / "config" / "photodedup" / "host.json"
-    config.parent.mkdir(parents=True)
-    config.write_text(json.dumps({"db": str(tmp_path / "from-config.db")}))
+def test_store_comes_from_option_then_env_then_the_cli_default(tmp_path):
     env = clean_env(tmp_path, XDG_DATA_HOME=str(tmp_path / "data"))
-    with Host(tmp_path, ORIGIN, db=tmp_path / "from-option.db", env=env) as host:
-        host.call("status")
-        assert host.close() == 0
-    env_db = clean_env(tmp_path, PHOTODEDUP_DB=str(tmp_path / "from-env.db"))
-    with Host(tmp_path, ORIGIN, env=env_db) as host:
-        host.call("status")
-        assert host.close() == 0
-    with Host(tmp_path, ORIGIN, env=env) as host:
-        host.call("status")
-        assert host.close() == 0
-    config.unlink()
-    with Host(tmp_path, ORIGIN, env=env) as host:
-        host.call("status")
-        assert host.close() == 0
+    env_db = dict(env, PHOTODEDUP_DB=str(tmp_path / "from-env.db"))
+    for db, environment in ((tmp_path / "from-option.db", env_db), (None, env_db), (None, env)):
+        with Host(tmp_path, ORIGIN, db=db, env=environment) as host:
+            assert host.call("status")["items"]["total"] == 0
+            assert host.close() == 0
     assert (tmp_path / "from-option.db").exists() and (tmp_path / "from-env.db").exists()
-    assert (tmp_path / "from-config.db").exists() and (
-        tmp_path / "data" / "photodedup" / "photodedup.db"
-    ).exists()
+    assert (tmp_path / "data" / "photodedup" / "photodedup.db").exists()  # where `photodedup scan` puts it

@@ -5,7 +5,7 @@ Only frames ever reach the real stdout: file descriptor 1 is pointed at stderr a
 a single stray byte). Every request gets exactly one reply, in order; no bad request ends the host.
 
 Usage (the browser adds the caller arguments): ``photodedup-host [--db STORE] CALLER...``.
-The store is ``--db``, else ``$PHOTODEDUP_DB``, else ``db`` in the host config, else the CLI's default.
+The store is ``--db``, else ``$PHOTODEDUP_DB``, else the CLI's default (the platform data folder).
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     from photodedup.nativehost.library import Library
     from photodedup.store.db import DB_ENV, default_db_path
 
-    path = Path(db or os.environ.get(DB_ENV) or config.db or default_db_path()).expanduser()
+    path = Path(db or os.environ.get(DB_ENV) or default_db_path()).expanduser()
     library = Library(path)
     log.info("serving %s (%s) with store %s", caller.extension_id, caller.browser, path)
     try:

@@ -44,7 +44,6 @@ class Caller:
 @dataclass(frozen=True, slots=True)
 class HostConfig:
     allowed_extension_ids: tuple[str, ...] = ()
-    db: str | None = None
 
 
 def caller_from_args(args: list[str]) -> Caller:
@@ -94,13 +93,10 @@ def load_host_config() -> HostConfig:
         log.warning("ignoring host config %s: not a JSON object", path)
         return HostConfig()
     ids = data.get("allowed_extension_ids") or []
-    db = data.get("db")
-    return HostConfig(
-        allowed_extension_ids=tuple(i for i in ids if isinstance(i, str) and i)
-        if isinstance(ids, list)
-        else (),
-        db=db if isinstance(db, str) and db else None,
-    )
+    if not isinstance(ids, list):
+        log.warning("ignoring allowed_extension_ids in %s: not a list", path)
+        return HostConfig()
+    return HostConfig(allowed_extension_ids=tuple(i for i in ids if isinstance(i, str) and i))
 
 
 def allowed_ids(config: HostConfig) -> set[str]:

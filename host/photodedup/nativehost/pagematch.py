@@ -70,6 +70,8 @@ def _page_item(item_id: int, it):
 
     width = height = size = blake3 = fmt = None
     if it.image is not None:
+        if len(it.image) > (MAX_MATCH_IMAGE_BYTES + 2) // 3 * 4:
+            raise _Unusable(f"image is over the {MAX_MATCH_IMAGE_BYTES:,}-byte limit")
         try:
             data = base64.b64decode(it.image, validate=True)
         except (binascii.Error, ValueError) as e:

@@ -42,11 +42,12 @@ class HostError(Exception):
 
 
 class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Schemas are built on first use: the host answers its first message sooner.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Result(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Request(BaseModel):
@@ -211,8 +212,7 @@ class PageHashes(Args):
 
 class PageItem(Args):
     key: Annotated[str, StringConstraints(min_length=1, max_length=512)]
-    # base64 of at most MAX_MATCH_IMAGE_BYTES bytes (checked after decoding too)
-    image: Annotated[str, StringConstraints(max_length=(MAX_MATCH_IMAGE_BYTES * 4) // 3 + 8)] | None = None
+    image: str | None = None  # base64; over MAX_MATCH_IMAGE_BYTES is an error for this key alone
     hashes: PageHashes | None = None
 
 
