@@ -61,7 +61,6 @@ def start_scan(library: Library, source_ids: list[int] | None) -> Job:
         return job_view(running[0])
     names = ", ".join(source_name(sources[i]["root"]) for i in ids)
     job_id = store.create_job("scan", {"source_ids": ids}, message=f"starting a re-scan of {names}")
-    library.wrote()
     argv = [
         sys.executable,
         "-m",

@@ -72,7 +72,7 @@ class Library:
         self._store = None
         self._own_writes = 0
         self._grouping: tuple[tuple, Grouping] | None = None
-        self._hashes: tuple[tuple, HashTable] | None = None
+        self._hashes: tuple[int, HashTable] | None = None
         self.groupings_computed = 0  # for the log and the tests of the cache
 
     # -- the store ----------------------------------------------------------------------------------------
@@ -157,7 +157,8 @@ class Library:
 
     # -- hashes -------------------------------------------------------------------------------------------
     def hash_table(self) -> HashTable:
-        state = self.state()
+        # Only other connections (scans) change hashes; the host's own writes are decisions and jobs.
+        state = self.store.db.execute("PRAGMA data_version").fetchone()[0]
         if self._hashes is not None and self._hashes[0] == state:
             return self._hashes[1]
         import numpy as np
