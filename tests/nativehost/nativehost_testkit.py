@@ -39,7 +39,13 @@ class Host:
     """One host process; ``call`` sends a request and returns the reply, checking the frame is whole."""
 
     def __init__(
-        self, tmp: Path, *caller: str, db: Path | None = None, env: dict | None = None, bare: bool = False
+        self,
+        tmp: Path,
+        *caller: str,
+        db: Path | None = None,
+        env: dict | None = None,
+        bare: bool = False,
+        cwd: Path | None = None,
     ):
         """``caller``: the browser's arguments (default: the shipped Chromium extension); ``bare``: none."""
         args = [*HOST, *(["--db", str(db)] if db else []), *(caller if caller or bare else (ORIGIN,))]
@@ -51,6 +57,7 @@ class Host:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=env if env is not None else clean_env(tmp),
+            cwd=cwd,
         )
         self.sizes: list[int] = []  # body size of every reply received
         self._next = 0

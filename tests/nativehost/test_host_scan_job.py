@@ -8,6 +8,7 @@ import shutil
 import signal
 import sqlite3
 import time
+from pathlib import Path
 
 from nativehost_testkit import Host, clean_env, run_cli, scan_store
 
@@ -66,7 +67,7 @@ def test_the_job_outlives_the_host(tmp_path, data_dir):
     """sendNativeMessage starts a host per message: the scan must go on after the host has exited."""
     folder, db = scan_store(tmp_path, data_dir, FILES)
     shutil.copyfile(data_dir / B / "ukbench09060.jpg", folder / "a/new.jpg")
-    with Host(tmp_path, db=db) as host:
+    with Host(tmp_path, db=Path(db.name), cwd=db.parent) as host:  # a relative --db works for the job too
         job = host.call("scan.start", {"source_ids": [1]})["job"]
         assert host.close() == 0
     deadline = time.monotonic() + 120

@@ -61,15 +61,9 @@ def start_scan(library: Library, source_ids: list[int] | None) -> Job:
         return job_view(running[0])
     names = ", ".join(source_name(sources[i]["root"]) for i in ids)
     job_id = store.create_job("scan", {"source_ids": ids}, message=f"starting a re-scan of {names}")
-    argv = [
-        sys.executable,
-        "-m",
-        "photodedup.nativehost.scanjob",
-        "--db",
-        str(store.path),
-        "--job",
-        str(job_id),
-    ]
+    # -P: the job's working folder (home) is not put on the import path.
+    argv = [sys.executable, "-P", "-m", "photodedup.nativehost.scanjob", "--db", os.path.abspath(store.path)]
+    argv += ["--job", str(job_id)]
     try:
         proc = subprocess.Popen(argv, **_detached())
     except OSError as e:

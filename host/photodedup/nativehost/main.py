@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     from photodedup.nativehost.library import Library
     from photodedup.store.db import DB_ENV, default_db_path
 
-    path = Path(db or os.environ.get(DB_ENV) or default_db_path()).expanduser()
+    path = Path(db or os.environ.get(DB_ENV) or default_db_path()).expanduser().absolute()
     library = Library(path)
     log.info("serving %s (%s) with store %s", caller.extension_id, caller.browser, path)
     try:
