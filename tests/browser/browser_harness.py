@@ -104,9 +104,11 @@ def install_host(home: Path, db: Path, *args: str) -> None:
 
 @dataclass
 class PhotoSite:
-    """What the routed photos.google.com serves: the page HTML and thumbnails by URL path."""
+    """What the routed web serves: photos.google.com's page (any path), other pages and thumbnails by URL
+    (without the query)."""
 
     html: str = "<!doctype html><title>Google Photos</title>"
+    pages: dict[str, str] = field(default_factory=dict)
     thumbs: dict[str, bytes] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)
     thumb_requests: list[str] = field(default_factory=list)

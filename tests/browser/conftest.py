@@ -61,12 +61,14 @@ def chromium_with(playwright_session, built_extension, tmp_path) -> Iterator[Cal
 
         def serve(route) -> None:
             url = route.request.url
-            path = re.sub(r"^https://[^/]+", "", url)
-            if url.startswith("https://photos.google.com/"):
+            bare = url.split("?")[0]
+            if bare in site.pages:
+                route.fulfill(status=200, body=site.pages[bare], content_type="text/html; charset=utf-8")
+            elif url.startswith("https://photos.google.com/"):
                 route.fulfill(status=200, body=site.html, content_type="text/html; charset=utf-8")
-            elif url.startswith("https://lh3.googleusercontent.com/") and path in site.thumbs:
-                site.thumb_requests.append(path)
-                route.fulfill(status=200, body=site.thumbs[path], content_type="image/jpeg")
+            elif bare in site.thumbs:
+                site.thumb_requests.append(bare)
+                route.fulfill(status=200, body=site.thumbs[bare], content_type="image/jpeg")
             else:
                 site.refused.append(url)
                 route.abort()

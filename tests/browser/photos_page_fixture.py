@@ -22,7 +22,15 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-__all__ = ["GridTile", "assert_badges", "grid_html", "takeout_page_tiles", "thumbnail_jpeg", "tile"]
+__all__ = [
+    "THUMB_HOST",
+    "GridTile",
+    "assert_badges",
+    "grid_html",
+    "takeout_page_tiles",
+    "thumbnail_jpeg",
+    "tile",
+]
 
 THUMB_HOST = "https://lh3.googleusercontent.com"
 COLUMNS = 4

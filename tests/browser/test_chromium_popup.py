@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -193,3 +195,41 @@ def test_options_turn_badges_off_for_a_site(chromium_with, data_dir, tmp_path):
     while page.evaluate("document.documentElement.dataset.photodedupState") != "off":
         assert time.monotonic() < deadline, "the content script did not stop"
         time.sleep(0.05)
+
+
+def host_pids(db: Path) -> list[int]:
+    """The host processes serving ``db`` (the browser started them; the launcher names the store)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            env = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"photodedup.nativehost" in cmd and f"PHOTODEDUP_DB={db}".encode() in env:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_background_reconnects_after_the_host_dies(chromium_with, data_dir, tmp_path):
+    db = tmp_path / "library.db"
+    scan(db, data_dir / "takeout" / "Takeout")
+    browser = chromium_with(db)
+    popup = open_popup(browser)
+    wait_text(popup.locator("#count-groups"), lambda t: t != "–")
+    first = host_pids(db)
+    assert len(first) == 1  # one port, one host process, kept open while the popup works
+    os.kill(first[0], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while host_pids(db):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    popup.reload()
+    text = wait_text(popup.locator("#count-groups"), lambda t: t != "–")
+    assert text == str(len(cli_json("groups", "--db", str(db), "--format", "json")["groups"]))
+    assert popup.locator("#state").text_content().startswith("Connected")
+    second = host_pids(db)
+    assert len(second) == 1 and second != first
