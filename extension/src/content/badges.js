@@ -69,7 +69,7 @@
     badge.dataset.sig = sig;
     badge.replaceChildren();
     if (info.page) {
-      badge.appendChild(chip('photodedup-chip-page', `⧉ ${info.page.label}`));
+      badge.appendChild(chip('photodedup-chip-page', `dup ${info.page.label}`));
       badge.dataset.pageGroup = String(info.page.label);
     } else {
       delete badge.dataset.pageGroup;

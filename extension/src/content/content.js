@@ -8,6 +8,7 @@
   const B = globalThis.PhotodedupBadges;
   const BATCH = 100;
   const DEBOUNCE_MS = 250;
+  const RETRY_MS = 5000;
 
   const root = document.documentElement;
   const waiting = new Map(); // key → thumbnail URL, not yet sent
@@ -98,18 +99,27 @@
     try {
       const result = await send({type: 'page.match', items});
       badges = result.badges;
+      answered += items.length;
       root.dataset.photodedupErrors = String(Object.keys(result.errors).length);
     } catch (err) {
       state = ['error', err.message];
-      if (err.code === 'missing' || err.code === 'forbidden') stopped = true;
+      if (err.code === 'missing' || err.code === 'forbidden') {
+        stopped = true;
+      } else {
+        // A passing failure (host restarting, timeout): these tiles go back in the queue for a later try.
+        for (const {key, thumb} of items) {
+          sent.delete(key);
+          waiting.set(key, thumb);
+        }
+        setTimeout(flush, RETRY_MS);
+      }
     } finally {
       busy = false;
     }
-    answered += items.length;
     renderAll();
     root.dataset.photodedupAnswered = String(answered);
     setState(...state);
-    if (waiting.size) flush();
+    if (waiting.size && state[0] === 'ready') flush();
   }
 
   function schedule() {
