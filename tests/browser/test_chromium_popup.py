@@ -52,7 +52,8 @@ def test_popup_shows_the_library(chromium_with, data_dir, tmp_path):
     browser = chromium_with(db)
     popup = open_popup(browser)
 
-    wait_text(popup.locator("#count-groups"), lambda t: t != "–")
+    for counter in ("#count-groups", "#count-images", "#count-sources"):  # two replies fill them
+        wait_text(popup.locator(counter), lambda t: t != "–")
     assert popup.locator("#state").text_content().startswith("Connected to photodedup")
     assert popup.locator("#fix").is_hidden()
     assert popup.locator("#count-images").text_content() == str(count_files(takeout, IMAGE_EXTS))
