@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_harness import cli_json, scan
+from browser_harness import cli_json, extension_ids, scan
 from PIL import Image
 
 import photodedup
@@ -162,6 +162,7 @@ def test_popup_pages_through_a_large_group_list(chromium_with, tmp_path):
 
 def test_popup_and_options_say_how_to_install_a_missing_host(chromium_with):
     browser = chromium_with(None)  # no host manifest in this profile
+    assert browser.extension_id == extension_ids()["chrome"]["ids"][0]  # the dev key's stable id
     popup = open_popup(browser)
     wait_text(popup.locator("#state"), lambda t: "not installed" in t)
     fix = popup.locator("#fix")
