@@ -69,6 +69,15 @@ def image_b64(path, size: int, fmt: str = "JPEG", **save) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
+def turned_b64(path) -> str:
+    """The photo turned a quarter in its pixels, as a phone app or a web page may show it."""
+    im = Image.open(path).transpose(Image.Transpose.ROTATE_90)
+    im.thumbnail((220, 220))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=80)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
 def test_status_counts_the_library(library):
     tmp, db, _ids, _ = library
     with Host(tmp, db=db) as host:
@@ -201,7 +210,12 @@ def test_match_finds_page_duplicates_and_library_copies(library, data_dir):
         {
             "key": "p5",
             "image": image_b64(data_dir / B / "base_images/ukbench09380.jpg", 200),
-        },  # not in library
+        },
+        {
+            "key": "turned",
+            "image": turned_b64(data_dir / B / "base_images/ukbench01380.jpg"),
+        },  # found by r90/r270
+        # not in library
         {"key": "grey1", "image": base64.b64encode(grey[0].getvalue()).decode()},
         {"key": "grey2", "image": base64.b64encode(grey[1].getvalue()).decode()},
         {"key": "bomb", "image": base64.b64encode(bomb.getvalue()).decode()},
@@ -213,7 +227,9 @@ def test_match_finds_page_duplicates_and_library_copies(library, data_dir):
         r = host.call("match", {"items": items})
         assert r["page_groups"] == [{"keys": ["p1", "p2"], "kind": "same"}]
         lib = r["library"]
-        assert set(lib) == {"p1", "p2", "p3", "p4", "p5", "grey1", "grey2"}
+        assert set(lib) == {"p1", "p2", "p3", "p4", "p5", "turned", "grey1", "grey2"}
+        turned = {"group_id": None, "item_ids": [ids["a/ukbench01380.jpg"]], "count": 1, "where": ["library"]}
+        assert lib["turned"] == turned
         for key in ("p1", "p2", "p5", "grey1", "grey2"):
             assert lib[key] == {"group_id": None, "item_ids": [], "count": 0, "where": []}, key
         assert lib["p3"]["group_id"] == same["id"] and lib["p3"]["where"] == ["library"]

@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 _LIVE_IMAGES = (
     "status IN ('ok', 'not_on_disk') AND media_type = 'image' AND kind != 'sidecar' AND phash IS NOT NULL"
 )
-_HASH_COLUMNS = ("phash", "dhash", "ahash", "whash")
 VARIANTS = ("r90", "r180", "r270", "trim")
 DEDUPE_KINDS = ("exact", "same")
 
@@ -58,12 +57,15 @@ class Grouping:
 
 @dataclass(slots=True)
 class HashTable:
-    """Every live image's four hashes and its turned/trimmed pHashes as uint64 arrays (0 where absent)."""
+    """Every live image's pHash and its turned/trimmed pHashes, one contiguous uint64 row per kind.
 
-    ids: object  # np.ndarray int64
-    hashes: object  # (n, 4) uint64: phash, dhash, ahash, whash
-    variants: object  # (n, 4) uint64: r90, r180, r270, trim
-    has_variant: object  # (n, 4) bool
+    ``phashes[0]`` is the picture's own pHash, rows 1-4 its ``VARIANTS``; a variant the scan did not store
+    repeats row 0, so a search can take the minimum over the rows without masks. Row-major (5, n) arrays
+    with in-place XOR and popcount are ~15x faster than an (n, 5) block (measured: 3 vs 50 ms at 1 M items).
+    """
+
+    ids: object  # np.ndarray int64, ascending
+    phashes: object  # (5, n) uint64
 
 
 class Library:
@@ -163,17 +165,19 @@ class Library:
             return self._hashes[1]
         import numpy as np
 
-        columns = [*_HASH_COLUMNS, *(f"phash_{v}" for v in VARIANTS)]
+        columns = ["phash", *(f"phash_{v}" for v in VARIANTS)]
         rows = self.store.db.execute(
             f"SELECT id, {', '.join(columns)} FROM items WHERE {_LIVE_IMAGES} ORDER BY id"
         ).fetchall()
         n = len(rows)
         ids = np.fromiter((r[0] for r in rows), np.int64, n)
-        values = np.zeros((n, len(columns)), np.uint64)
-        present = np.zeros((n, len(columns)), bool)
-        for c in range(len(columns)):
-            values[:, c], present[:, c] = _hex_column([r[c + 1] for r in rows])
-        table = HashTable(ids, values[:, :4], values[:, 4:], present[:, 4:])
+        phashes = np.zeros((len(columns), n), np.uint64)
+        phashes[0], _ = _hex_column([r[1] for r in rows])
+        for c in range(1, len(columns)):
+            values, present = _hex_column([r[c + 1] for r in rows])
+            phashes[c] = np.where(present, values, phashes[0])
+        table = HashTable(ids, phashes)
+        del rows
         self._hashes = (state, table)
         return table
 

@@ -162,24 +162,25 @@ def _library(library: Library, pictures: list[_PagePicture], t) -> dict[str, Lib
     from photodedup.match.relate import degenerate, relate, relate_variant
 
     table = library.hash_table()
-    found: dict[str, list[tuple[int, int]]] = {}  # key -> [(distance, item id)]
+    n = len(table.ids)
+    scratch, dist, best = np.empty(n, np.uint64), np.empty(n, np.uint8), np.empty(n, np.uint8)
     candidates: dict[str, dict[int, tuple[str | None, int]]] = {}  # key -> id -> (variant, distance)
     for pic in pictures:
         cands: dict[int, tuple[str | None, int]] = {}
-        if len(table.ids) and not degenerate(pic.item):
+        if n and not degenerate(pic.item):
             q = np.uint64(pic.item.phash)
-            plain = np.bitwise_count(table.hashes[:, 0] ^ q).astype(np.int16)
-            turned = np.bitwise_count(table.variants ^ q).astype(np.int16)
-            turned[~table.has_variant] = 99
-            best_variant = turned.argmin(axis=1)
-            best_turned = turned[np.arange(len(turned)), best_variant]
-            best = np.minimum(plain, best_turned)
+            for row in range(len(table.phashes)):  # the closest of the photo itself and its variants
+                np.bitwise_xor(table.phashes[row], q, out=scratch)
+                np.bitwise_count(scratch, out=dist if row else best)
+                if row:
+                    np.minimum(best, dist, out=best)
             hits = np.flatnonzero(best <= t.phash)
             if len(hits) > _MAX_CANDIDATES:
                 hits = hits[np.argsort(best[hits], kind="stable")[:_MAX_CANDIDATES]]
-            for k in hits.tolist():
-                variant = None if plain[k] <= best_turned[k] else VARIANTS[int(best_variant[k])]
-                cands[int(table.ids[k])] = (variant, int(best[k]))
+            per_row = np.bitwise_count(table.phashes[:, hits] ^ q)  # (5, hits): which one was closest
+            for k, column in enumerate(per_row.T.tolist()):
+                row = min(range(len(column)), key=lambda r: (column[r], r))  # the photo itself on ties
+                cands[int(table.ids[hits[k]])] = (None if row == 0 else VARIANTS[row - 1], column[row])
         if pic.item.blake3:  # the very file (someone dropped the original onto the page)
             for (item_id,) in library.store.db.execute(
                 "SELECT id FROM items WHERE blake3 = ? AND status IN ('ok', 'not_on_disk')", [pic.item.blake3]
@@ -190,8 +191,9 @@ def _library(library: Library, pictures: list[_PagePicture], t) -> dict[str, Lib
     sources = library.sources()
     rows = {r["id"]: r for r in library.rows(wanted)} if wanted else {}
     items = {i: from_row(r, sources.get(r["source_id"])) for i, r in rows.items()}
+    found: dict[str, list[tuple[int, int]]] = {}  # key -> [(distance, item id)]
     for pic in pictures:
-        hits: list[tuple[int, int]] = []
+        accepted: list[tuple[int, int]] = []
         for item_id, (variant, distance) in candidates[pic.key].items():
             other = items.get(item_id)
             if other is None:
@@ -201,8 +203,8 @@ def _library(library: Library, pictures: list[_PagePicture], t) -> dict[str, Lib
             else:
                 rel = relate_variant(pic.item, other, variant, distance, t)
             if rel is not None and rel[0] in _ACCEPT:
-                hits.append((rel[1] or 0, item_id))
-        found[pic.key] = sorted(hits)
+                accepted.append((rel[1] or 0, item_id))
+        found[pic.key] = sorted(accepted)
     grouping = library.grouping() if any(found.values()) else None
     out: dict[str, LibraryMatch] = {}
     for pic in pictures:
