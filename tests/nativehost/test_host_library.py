@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
+import time
 
 import pytest
 from nativehost_testkit import Host, clean_env, run_cli, scan_store
@@ -360,10 +362,11 @@ def test_groups_are_computed_once_per_store_state(own_library):
         host.call("groups.list")
         host.call("groups.list")
         assert computations() == 2
-        r = run_cli(
-            "decide", "skip", groups[1]["id"], "--undo", "--db", str(db), env=clean_env(tmp)
-        )  # another process
+        # Another process: seen once the last grouping is older than five times its duration.
+        took = float(re.findall(r"grouped the store: \d+ groups in ([\d.]+) s", host.stderr())[-1])
+        r = run_cli("decide", "skip", groups[1]["id"], "--undo", "--db", str(db), env=clean_env(tmp))
         assert r.returncode == 0, r.stderr
+        time.sleep(5 * took + 0.05)
         assert host.call("groups.list")["total"] == 2
         assert computations() == 3
         assert host.close() == 0

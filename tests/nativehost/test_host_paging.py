@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from nativehost_testkit import LIMIT, Host, scan_store
+from nativehost_testkit import LIMIT, Host, clean_env, run_cli, scan_store
 
 BIG, BIG_SIZE, SMALL, SMALL_SIZE = 100, 1050, 2000, 3
 LONG = "a-rather-long-file-name-as-phones-and-exports-make-them-" * 3
@@ -53,7 +53,7 @@ def big_library(tmp_path_factory, data_dir):
 
 def test_every_group_arrives_through_paging_and_every_reply_is_under_the_limit(big_library):
     tmp, db, expected = big_library
-    with Host(tmp, db=db) as host:
+    with Host(tmp, db=db, env=clean_env(tmp, PHOTODEDUP_HOST_LOG="INFO")) as host:
         listed, offset, pages = [], 0, 0
         while offset is not None:
             page = host.call("groups.list", {"offset": offset, "limit": 200}, timeout=300)
@@ -95,4 +95,12 @@ def test_every_group_arrives_through_paging_and_every_reply_is_under_the_limit(b
             assert len(got) == BIG_SIZE and frozenset(got) in set(expected[:BIG])
             assert set(g["member_ids"]) < set(got)
         assert max(host.sizes) < LIMIT
+
+        # Another process changes the store right after a long grouping: the groups just computed are
+        # served for a while (five times the grouping's duration) instead of grouping again at once.
+        assert host.stderr().count("grouped the store") == 1
+        r = run_cli("decide", "skip", big[0]["id"], "--db", str(db), env=clean_env(tmp))
+        assert r.returncode == 0, r.stderr
+        assert host.call("groups.list", {"limit": 1})["total"] == BIG + SMALL
+        assert host.stderr().count("grouped the store") == 1
         assert host.close() == 0

@@ -4,6 +4,8 @@ Grouping a library is the expensive step, and the popup, the page badges and the
 it. So the groups (and the pHash arrays ``match`` searches) are computed once and reused until the store
 changes: ``PRAGMA data_version`` moves when any other connection commits (a scan, the CLI), a counter
 moves when the host itself writes (a decision), and the keeper config's mtime is part of the key too.
+While other processes keep changing the store (a long scan), the groups are recomputed at most once per
+five times the last computation took: meanwhile the previous groups are served.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _LIVE_IMAGES = (
 )
 VARIANTS = ("r90", "r180", "r270", "trim")
 DEDUPE_KINDS = ("exact", "same")
+STALE_FACTOR = 5  # see Library.grouping
 
 
 def source_name(root: str | None) -> str:
@@ -73,8 +76,8 @@ class Library:
         self.db_path = db_path
         self._store = None
         self._own_writes = 0
-        self._grouping: tuple[tuple, Grouping] | None = None
-        self._hashes: tuple[int, HashTable] | None = None
+        self._grouping: tuple[tuple, Grouping, float, float] | None = None
+        self._hashes: tuple[int, HashTable, float, float] | None = None
         self.groupings_computed = 0  # for the log and the tests of the cache
 
     # -- the store ----------------------------------------------------------------------------------------
@@ -111,9 +114,17 @@ class Library:
 
     # -- groups -------------------------------------------------------------------------------------------
     def grouping(self) -> Grouping:
+        import time
+
         state = self.state()
-        if self._grouping is not None and self._grouping[0] == state:
-            return self._grouping[1]
+        if self._grouping is not None:
+            seen, grouping, computed_at, took = self._grouping
+            if seen == state:
+                return grouping
+            # Only other processes changed the store (a scan writing batch after batch): regroup at most
+            # once per STALE_FACTOR computing times, so a long scan does not keep the host grouping.
+            if seen[1:] == state[1:] and time.monotonic() - computed_at < STALE_FACTOR * took:
+                return grouping
         from photodedup.match.engine import find_groups
         from photodedup.match.keeper import load_config
 
@@ -121,6 +132,7 @@ class Library:
             config = load_config()
         except (ValueError, OSError) as e:
             raise HostError("unavailable", f"the keeper config cannot be used: {e}") from e
+        started = time.monotonic()
         groups = find_groups(self.store, keeper_config=config)
         groups.sort(key=lambda g: (-len(g.members), -g.reclaimable_bytes, g.id))
         grouping = Grouping(groups)
@@ -128,8 +140,15 @@ class Library:
         keepers = {keeper_id(g) or g.members[0].id for g in groups}
         grouping.names = {r["id"]: item_name(r) for r in self.rows(keepers)}
         self.groupings_computed += 1
-        log.info("grouped the store: %d groups (computation %d)", len(groups), self.groupings_computed)
-        self._grouping = (self.state(), grouping)
+        took = time.monotonic() - started
+        log.info(
+            "grouped the store: %d groups in %.2f s (computation %d)",
+            len(groups),
+            took,
+            self.groupings_computed,
+        )
+        # The state read before grouping: a commit that landed meanwhile is picked up next time.
+        self._grouping = (state, grouping, time.monotonic(), took)
         return grouping
 
     def group(self, group_id: str):
@@ -159,10 +178,15 @@ class Library:
 
     # -- hashes -------------------------------------------------------------------------------------------
     def hash_table(self) -> HashTable:
+        import time
+
         # Only other connections (scans) change hashes; the host's own writes are decisions and jobs.
         state = self.store.db.execute("PRAGMA data_version").fetchone()[0]
-        if self._hashes is not None and self._hashes[0] == state:
-            return self._hashes[1]
+        if self._hashes is not None:
+            seen, table, read_at, took = self._hashes
+            if seen == state or time.monotonic() - read_at < STALE_FACTOR * took:
+                return table
+        started = time.monotonic()
         import numpy as np
 
         columns = ["phash", *(f"phash_{v}" for v in VARIANTS)]
@@ -178,7 +202,7 @@ class Library:
             phashes[c] = np.where(present, values, phashes[0])
         table = HashTable(ids, phashes)
         del rows
-        self._hashes = (state, table)
+        self._hashes = (state, table, time.monotonic(), time.monotonic() - started)
         return table
 
 
