@@ -5,7 +5,8 @@ it. So the groups (and the pHash arrays ``match`` searches) are computed once an
 changes: ``PRAGMA data_version`` moves when any other connection commits (a scan, the CLI), a counter
 moves when the host itself writes (a decision), and the keeper config's mtime is part of the key too.
 While other processes keep changing the store (a long scan), the groups are recomputed at most once per
-five times the last computation took: meanwhile the previous groups are served.
+five times the last computation took: meanwhile the previous groups are served. Grouping runs in a worker
+thread with its own connection, so ``match`` can answer before a huge library is grouped.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +79,7 @@ class Library:
         self._store = None
         self._own_writes = 0
         self._grouping: tuple[tuple, Grouping, float, float] | None = None
+        self._worker: _GroupingWorker | None = None
         self._hashes: tuple[int, HashTable, float, float] | None = None
         self.groupings_computed = 0  # for the log and the tests of the cache
 
@@ -113,32 +116,85 @@ class Library:
             self._store = None
 
     # -- groups -------------------------------------------------------------------------------------------
-    def grouping(self) -> Grouping:
+    def _current(self, state: tuple) -> Grouping | None:
+        """The cached groups if they stand for ``state``, or may still be served while a scan runs."""
         import time
 
+        if self._grouping is None:
+            return None
+        seen, grouping, computed_at, took = self._grouping
+        if seen == state:
+            return grouping
+        # Only other processes changed the store (a scan writing batch after batch): regroup at most once
+        # per STALE_FACTOR computing times, so a long scan does not keep the host grouping.
+        if seen[1:] == state[1:] and time.monotonic() - computed_at < STALE_FACTOR * took:
+            return grouping
+        return None
+
+    def grouping(self) -> Grouping:
+        """The groups for the store as it is now, waiting for them to be computed if need be."""
+        for _ in range(3):  # a decision made while a computation ran needs one more
+            state = self.state()
+            current = self._current(state)
+            if current is not None:
+                return current
+            worker = self._start_grouping(state)
+            worker.join()
+            if worker.error is not None:
+                raise worker.error
+        return self._grouping[1]
+
+    def grouping_soon(self, wait: float) -> tuple[Grouping | None, bool]:
+        """(groups, whether they are current) after waiting at most ``wait`` seconds for a computation;
+        meanwhile the last groups computed (or None) and False. The computation goes on in the background."""
         state = self.state()
-        if self._grouping is not None:
-            seen, grouping, computed_at, took = self._grouping
-            if seen == state:
-                return grouping
-            # Only other processes changed the store (a scan writing batch after batch): regroup at most
-            # once per STALE_FACTOR computing times, so a long scan does not keep the host grouping.
-            if seen[1:] == state[1:] and time.monotonic() - computed_at < STALE_FACTOR * took:
-                return grouping
+        current = self._current(state)
+        if current is not None:
+            return current, True
+        worker = self._worker
+        if worker is None or not worker.is_alive():
+            worker = self._start_grouping(state)
+        worker.join(wait)
+        if worker.error is not None:
+            log.warning("grouping failed: %s", worker.error)
+        current = self._current(self.state())
+        if current is not None:
+            return current, True
+        return (self._grouping[1] if self._grouping else None), False
+
+    def _start_grouping(self, state: tuple) -> _GroupingWorker:
+        worker = self._worker
+        if worker is not None and worker.is_alive() and worker.state == state:
+            return worker
+        if worker is not None and worker.is_alive():
+            worker.join()  # one computation at a time; its result may still serve
+        self._worker = _GroupingWorker(self, state)
+        self._worker.start()
+        return self._worker
+
+    def _compute_grouping(self, state: tuple) -> None:
+        """Runs in the worker thread, with its own connection to the store."""
+        import time
+
         from photodedup.match.engine import find_groups
         from photodedup.match.keeper import load_config
+        from photodedup.store.db import Store
 
         try:
             config = load_config()
         except (ValueError, OSError) as e:
             raise HostError("unavailable", f"the keeper config cannot be used: {e}") from e
         started = time.monotonic()
-        groups = find_groups(self.store, keeper_config=config)
-        groups.sort(key=lambda g: (-len(g.members), -g.reclaimable_bytes, g.id))
-        grouping = Grouping(groups)
-        grouping.index()
-        keepers = {keeper_id(g) or g.members[0].id for g in groups}
-        grouping.names = {r["id"]: item_name(r) for r in self.rows(keepers)}
+        store = Store(self.db_path)
+        try:
+            groups = find_groups(store, keeper_config=config)
+            groups.sort(key=lambda g: (-len(g.members), -g.reclaimable_bytes, g.id))
+            grouping = Grouping(groups)
+            grouping.index()
+            keepers = {keeper_id(g) or g.members[0].id for g in groups}
+            grouping.names = {r["id"]: item_name(r) for r in _rows(store, keepers)}
+        finally:
+            store.close()
         self.groupings_computed += 1
         took = time.monotonic() - started
         log.info(
@@ -149,7 +205,6 @@ class Library:
         )
         # The state read before grouping: a commit that landed meanwhile is picked up next time.
         self._grouping = (state, grouping, time.monotonic(), took)
-        return grouping
 
     def group(self, group_id: str):
         g = self.grouping().by_id.get(group_id)
@@ -159,13 +214,8 @@ class Library:
 
     # -- items --------------------------------------------------------------------------------------------
     def rows(self, ids: Iterable[int]) -> list[dict]:
-        """Store rows of these items, any status (one query per 50,000 ids)."""
-        ids = sorted({int(i) for i in ids})
-        out: list[dict] = []
-        for k in range(0, len(ids), 50_000):
-            chunk = json.dumps(ids[k : k + 50_000])
-            out.extend(self.store.items("id IN (SELECT value FROM json_each(?))", [chunk]))
-        return out
+        """Store rows of these items, any status."""
+        return _rows(self.store, ids)
 
     def row(self, item_id: int) -> dict:
         rows = self.rows([item_id])
@@ -204,6 +254,31 @@ class Library:
         del rows
         self._hashes = (state, table, time.monotonic(), time.monotonic() - started)
         return table
+
+
+def _rows(store, ids: Iterable[int]) -> list[dict]:
+    """Store rows of these items, any status (one query per 50,000 ids)."""
+    ids = sorted({int(i) for i in ids})
+    out: list[dict] = []
+    for k in range(0, len(ids), 50_000):
+        chunk = json.dumps(ids[k : k + 50_000])
+        out.extend(store.items("id IN (SELECT value FROM json_each(?))", [chunk]))
+    return out
+
+
+class _GroupingWorker(threading.Thread):
+    """One grouping computation off the main thread, so a request need not wait for all of it."""
+
+    def __init__(self, library: Library, state: tuple):
+        super().__init__(name="grouping", daemon=True)
+        self.library, self.state = library, state
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.library._compute_grouping(self.state)
+        except BaseException as e:  # handed to whoever waits for the groups
+            self.error = e
 
 
 def _hex_column(values: list) -> tuple:

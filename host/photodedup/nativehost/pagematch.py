@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import os
 from dataclasses import dataclass
 
 from photodedup.nativehost.library import VARIANTS, Library, source_name
@@ -36,6 +37,18 @@ _MAX_CANDIDATES = 500  # per page picture, closest first: bounds the work on pat
 _ACCEPT = ("exact", "same")
 
 
+GROUP_WAIT_ENV = "PHOTODEDUP_HOST_GROUP_WAIT"
+GROUP_WAIT_SECONDS = 2.0
+"""How long ``match`` waits for the library's groups; a huge library answers without them first."""
+
+
+def group_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get(GROUP_WAIT_ENV, GROUP_WAIT_SECONDS)))
+    except ValueError:
+        return GROUP_WAIT_SECONDS
+
+
 @dataclass(slots=True)
 class _PagePicture:
     key: str
@@ -56,8 +69,9 @@ def match_page(library: Library, args: MatchArgs) -> MatchResult:
     from photodedup.match.relate import thresholds_for
 
     t = thresholds_for("default")
+    library_matches, pending = _library(library, pictures, t)
     return MatchResult(
-        page_groups=_page_groups(pictures, t), library=_library(library, pictures, t), errors=errors
+        page_groups=_page_groups(pictures, t), library=library_matches, errors=errors, groups_pending=pending
     )
 
 
@@ -155,7 +169,7 @@ def _page_groups(pictures: list[_PagePicture], t) -> list[PageGroup]:
     return out
 
 
-def _library(library: Library, pictures: list[_PagePicture], t) -> dict[str, LibraryMatch]:
+def _library(library: Library, pictures: list[_PagePicture], t) -> tuple[dict[str, LibraryMatch], bool]:
     import numpy as np
 
     from photodedup.match.model import from_row
@@ -205,13 +219,13 @@ def _library(library: Library, pictures: list[_PagePicture], t) -> dict[str, Lib
             if rel is not None and rel[0] in _ACCEPT:
                 accepted.append((rel[1] or 0, item_id))
         found[pic.key] = sorted(accepted)
-    grouping = library.grouping() if any(found.values()) else None
+    grouping, current = library.grouping_soon(group_wait()) if any(found.values()) else (None, True)
     out: dict[str, LibraryMatch] = {}
     for pic in pictures:
         ids = [i for _, i in found[pic.key]]
         group_id = (
             next((grouping.group_of_item[i] for i in ids if i in grouping.group_of_item), None)
-            if ids
+            if ids and grouping is not None
             else None
         )
         where: list[str] = []
@@ -222,4 +236,4 @@ def _library(library: Library, pictures: list[_PagePicture], t) -> dict[str, Lib
         out[pic.key] = LibraryMatch(
             group_id=group_id, item_ids=ids[:MAX_ITEM_IDS], count=len(ids), where=where[:MAX_WHERE]
         )
-    return out
+    return out, not current

@@ -236,6 +236,7 @@ class MatchResult(Result):
     page_groups: list[PageGroup]
     library: dict[str, LibraryMatch]
     errors: dict[str, str]
+    groups_pending: bool = False  # the library's groups are still being computed: group ids may be missing
 
 
 # -- decide -------------------------------------------------------------------------------------------------
