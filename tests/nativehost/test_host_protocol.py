@@ -54,11 +54,14 @@ def test_requests_are_answered_in_order_whatever_the_writes(tmp_path, db):
 
 def test_request_ids_are_echoed_exactly(tmp_path, db):
     with Host(tmp_path, db=db) as host:
-        for rid in (0, -5, 2**53, "abc", "", "ünï"):
+        for rid in (0, -5, 2**53, "abc", "", "ünï", "x" * 256):
             host.send(frame({"id": rid, "cmd": "hello"}))
             assert host.recv()["id"] == rid
         host.send(frame({"cmd": "hello"}))  # no id: still answered, with id null
         assert host.recv()["id"] is None
+        host.send(frame({"id": "x" * 2_000_000, "cmd": "hello"}))  # an id too long to echo
+        reply = host.recv()
+        assert reply["id"] is None and reply["error"]["code"] == "bad_args" and max(host.sizes) < 1000
         assert host.close() == 0
 
 

@@ -37,6 +37,7 @@ log = logging.getLogger("photodedup.nativehost")
 
 LOG_ENV = "PHOTODEDUP_HOST_LOG"
 EXIT_OK, EXIT_FORBIDDEN = 0, 2
+MAX_ID_CHARS = 256
 
 
 def _error(request_id, code: str, message: str) -> dict:
@@ -52,8 +53,11 @@ def handle(library, body: bytes) -> bytes:
         return encode_frame(_error(None, "bad_json", f"the message is not UTF-8 JSON: {e}"))
     if not isinstance(obj, dict):
         return encode_frame(_error(None, "bad_json", "a request is a JSON object with id, cmd and args"))
-    if isinstance(obj.get("id"), int | str) and not isinstance(obj.get("id"), bool):
-        request_id = obj["id"]
+    rid = obj.get("id")
+    if (isinstance(rid, int) and not isinstance(rid, bool)) or (
+        isinstance(rid, str) and len(rid) <= MAX_ID_CHARS
+    ):
+        request_id = rid  # echoed in the reply, so only when it is small
     try:
         request = Request.model_validate(obj)
     except ValidationError as e:

@@ -52,7 +52,7 @@ class Result(BaseModel):
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: int | str | None = None
+    id: int | Annotated[str, StringConstraints(max_length=256)] | None = None
     cmd: str
     args: dict = Field(default_factory=dict)
 
