@@ -506,9 +506,11 @@ def evaluate(data_dir, work_dir, preset, threshold, no_imagededup, as_json) -> N
 @cli.command()
 @db_option
 def status(db) -> None:
-    """Show the store's location, schema version, counts and last scan."""
+    """Show the store's location, schema version, counts, last scan and background jobs."""
     store = _open_store(db)
     c = store.counts()
+    job_fields = ("id", "kind", "status", "done", "total", "errors", "started", "finished", "message")
+    c["jobs"] = [{k: j[k] for k in job_fields} for j in store.jobs(limit=10)]  # scans the extension started
     click.echo(f"store: {store.path} (schema {store.schema_version})")
     click.echo(json.dumps(c, indent=2, default=str))
 
@@ -525,6 +527,115 @@ def bench(files, skip_imagededup) -> None:
     if skip_imagededup:
         args.append("--skip-imagededup")
     os.execv(sys.executable, args)
+
+
+_BROWSER_CHOICE = click.Choice(["chrome", "chromium", "edge", "brave", "firefox", "all"])
+_root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False),
+    envvar="PHOTODEDUP_INSTALL_ROOT",
+    help="Put the system folders under DIR (staging, tests; env PHOTODEDUP_INSTALL_ROOT).",
+)
+
+
+def _install_errors(fn):
+    """Install problems the user can fix are exit 3 with the message, not a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        from photodedup.install.manifest import InstallError
+
+        try:
+            return fn(*a, **kw)
+        except InstallError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(EXIT_FATAL)
+        except PermissionError as e:
+            hint = " (run it with sudo, or --root DIR to stage)" if kw.get("system") else ""
+            click.echo(f"error: {e.strerror}: {e.filename}{hint}", err=True)
+            sys.exit(EXIT_FATAL)
+
+    return wrapper
+
+
+@cli.command("install-host")
+@click.option("--browser", "browsers", multiple=True, type=_BROWSER_CHOICE,
+              help="Browser to register with (repeatable; default: those found here, or all).")
+@click.option("--extension-id", "extension_ids", multiple=True, metavar="ID",
+              help="Also allow this extension (Chromium id or Firefox add-on id; repeatable).")
+@click.option("--user-data-dir", "user_data_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="A custom Chromium profile root: writes DIR/NativeMessagingHosts/ (repeatable).")
+@click.option("--db", type=click.Path(dir_okay=False), envvar="PHOTODEDUP_DB",
+              help="Store the host uses, baked into the launcher (default: the platform's data folder).")
+@click.option("--system", is_flag=True, help="For every user of this machine (needs root).")
+@_root_option
+@click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
+@_install_errors
+def install_host(browsers, extension_ids, user_data_dirs, db, system, root, dry_run) -> None:
+    """Register the native-messaging host with the browsers (manifests, launcher; registry on Windows).
+
+    Run it again after moving photodedup: it rewrites everything it wrote before.
+    """
+    from photodedup.install.detect import detect_browsers
+    from photodedup.install.installer import InstallOptions, apply_plan, plan_install
+    from photodedup.install.roots import roots_for
+
+    roots = roots_for("system" if system else "user", root)
+    opts = InstallOptions(
+        browsers=list(browsers) or None,
+        extension_ids=list(extension_ids) or None,
+        user_data_dirs=list(user_data_dirs),
+        db=db,
+    )
+    plan = plan_install(opts, roots, detect_browsers(roots))
+    if dry_run:
+        for w in plan.writes:
+            click.echo(f"would write {w.entry.kind} {w.entry.path}")
+        for r in plan.record.registry:
+            click.echo(f"would set {r.hive}\\{r.key} = {r.value}")
+        for e in plan.stale:
+            click.echo(f"would remove {getattr(e, 'path', None) or getattr(e, 'key', '')}")
+        return
+    for line in apply_plan(plan):
+        click.echo(line)
+    click.echo("check it with: photodedup doctor")
+
+
+@cli.command("uninstall-host")
+@click.option("--system", is_flag=True, help="Remove the install made for every user.")
+@_root_option
+@_install_errors
+def uninstall_host(system, root) -> None:
+    """Remove exactly what install-host wrote (files changed since then stay)."""
+    from photodedup.install.installer import uninstall
+    from photodedup.install.roots import roots_for
+
+    for line in uninstall(roots_for("system" if system else "user", root)):
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--browser", "browsers", multiple=True, type=_BROWSER_CHOICE,
+              help="Browser to check (repeatable; default: those installed for and those found here).")
+@click.option("--user-data-dir", "user_data_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Also check this Chromium profile root (those install-host wrote are checked anyway).")
+@_root_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_install_errors
+def doctor(browsers, user_data_dirs, root, fmt) -> None:
+    """Check that each browser finds the host: manifest, launcher, and a real hello. Exit 1 if not."""
+    from photodedup.install.detect import detect_browsers
+    from photodedup.install.doctor import format_reports, run_doctor
+    from photodedup.install.roots import roots_for
+
+    user, system = roots_for("user", root), roots_for("system", root)
+    reports = run_doctor(user, system, list(browsers) or None, list(user_data_dirs), detect_browsers(user))
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
+    else:
+        click.echo(format_reports(reports))
+    sys.exit(EXIT_OK if reports and all(r.ok for r in reports) else EXIT_ITEMS_FAILED)
 
 
 class _Progress:

@@ -266,6 +266,46 @@ class Store:
     def decisions(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM decisions ORDER BY id"))
 
+    # -- background jobs (started by the native host, shown by `photodedup status`) ---------------------
+    def create_job(self, kind: str, args: dict, message: str | None = None) -> int:
+        cur = self.db.execute(
+            "INSERT INTO jobs (kind, status, args, started, heartbeat, message)"
+            " VALUES (?, 'running', ?, ?, ?, ?)",
+            [kind, json.dumps(args), now(), now(), message],
+        )
+        return cur.lastrowid
+
+    def update_job(self, job_id: int, **fields) -> None:
+        unknown = set(fields) - _JOB_FIELDS
+        if unknown:
+            raise ValueError(f"unknown job field(s): {', '.join(sorted(unknown))}")
+        if fields:
+            sets = ", ".join(f"{c} = ?" for c in fields)
+            self.db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", [*fields.values(), job_id])
+
+    def job(self, job_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
+        return self._settle_job(rows[0]) if rows else None
+
+    def jobs(self, limit: int = 10) -> list[dict]:
+        """The latest jobs, newest first; a running job whose process is gone is reported interrupted."""
+        rows = list(self.db.query("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", [limit]))
+        return [self._settle_job(r) for r in rows]
+
+    def _settle_job(self, row: dict) -> dict:
+        if row["status"] != "running":
+            return row
+        beat = datetime.fromisoformat(row["heartbeat"] or row["started"])
+        stale = (datetime.now(UTC) - beat).total_seconds() > JOB_STALE_SECONDS
+        if stale or (row["pid"] is not None and not _process_alive(row["pid"])):
+            fields = {"status": "interrupted", "finished": now(), "message": "stopped before it finished"}
+            self.db.execute(
+                "UPDATE jobs SET status = ?, finished = ?, message = ? WHERE id = ? AND status = 'running'",
+                [*fields.values(), row["id"]],
+            )
+            row = {**row, **fields}
+        return row
+
     def items(self, where: str = "1", params: Iterable = ()) -> Iterator[dict]:
         yield from self.db.query(f"SELECT * FROM items WHERE {where} ORDER BY id", list(params))
 
@@ -292,6 +332,23 @@ class Store:
         )
         out["sources"] = list(self.db.query("SELECT * FROM sources ORDER BY id"))
         return out
+
+
+JOB_STALE_SECONDS = 60  # a running job writes its heartbeat every few seconds
+_JOB_FIELDS = {"status", "pid", "done", "total", "errors", "scan_id", "finished", "heartbeat", "message"}
+
+
+def _process_alive(pid: int) -> bool:
+    """POSIX: whether the process exists. Elsewhere only the heartbeat tells (signal 0 is no probe there)."""
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _chunks(seq: list, n: int) -> Iterator[list]:

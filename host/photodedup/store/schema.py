@@ -97,6 +97,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE items ADD COLUMN phash_r270 TEXT;
     ALTER TABLE items ADD COLUMN phash_trim TEXT;
     """,
+    # 4: background jobs (a re-scan the browser extension started), their progress where the CLI sees it
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,              -- scan
+        status TEXT NOT NULL,            -- running | complete | failed | interrupted
+        args TEXT,                       -- JSON: {"source_ids": [...]}
+        pid INTEGER,                     -- the job's process, while it runs
+        done INTEGER NOT NULL DEFAULT 0,
+        total INTEGER,
+        errors INTEGER NOT NULL DEFAULT 0,
+        scan_id INTEGER,
+        started TEXT NOT NULL,
+        finished TEXT,
+        heartbeat TEXT,                  -- written every few seconds by the running job
+        message TEXT
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,1 @@
+"""Registering the native-messaging host with the browsers: `install-host`, `uninstall-host`, `doctor`."""

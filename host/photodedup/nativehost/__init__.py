@@ -1,0 +1,1 @@
+"""``photodedup-host``: the native-messaging host the browser extension talks to (docs/native-protocol.md)."""

@@ -1,0 +1,3 @@
+from photodedup.nativehost.main import main
+
+main()
