@@ -97,6 +97,13 @@ def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> Non
     from photodedup.media.decode import decode_image
     from photodedup.media.exif import image_meta
 
+    if fp.format in ("JPEG", "MPO", "HEIF"):
+        # Before the decode, so a motion photo whose still is damaged still has its video recorded.
+        from photodedup.fingerprint.embedded import embedded_video
+
+        fp.motion = embedded_video(data, fp.format)
+        if fp.motion is not None and fp.motion.error:
+            fp.warnings.append(fp.motion.error)
     decoded = decode_image(data, exact=options.exact, max_pixels=options.max_pixels)
     fp.format = decoded.format
     fp.width, fp.height = decoded.width, decoded.height

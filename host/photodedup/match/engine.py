@@ -12,6 +12,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Container, Iterable
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -198,13 +199,27 @@ def _unit_candidates(store: Store, items: _LazyItems) -> dict[int, MatchItem]:
         for n in lengths
     )
     parts = q(
-        f"SELECT id, path FROM items WHERE {_UNIT_FILE} AND (media_type = 'video' OR {raw_sql})"
+        f"SELECT id, path, taken_at FROM items WHERE {_UNIT_FILE} AND (media_type = 'video' OR {raw_sql})"
     ).fetchall()
     if parts:
-        keys = {(f, s) for f, s, _ in (_split(p) for _, p in parts)}
+        keys = {(f, s) for f, s, _ in (_split(p) for _, p, _ in parts)}
         folders = {f for f, _ in keys}
         for i, path in q(f"SELECT id, path FROM items WHERE {_UNIT_FILE}"):
             if os.path.dirname(path) in folders and _split(path)[:2] in keys:
+                ids.add(i)
+    # Capture-time fallback (names differ): the stills of a video's or RAW's folder taken within a minute
+    # of it, by wall-clock time as ``units`` compares them.
+    near: dict[str, set[str]] = defaultdict(set)  # "YYYY-MM-DDTHH:MM" -> folders
+    for _, path, taken in parts:
+        for minute in _minutes_around(taken):
+            near[minute].add(os.path.dirname(path))
+    if near:
+        for i, path, taken in q(
+            f"SELECT id, path, taken_at FROM items WHERE {_UNIT_FILE} AND media_type = 'image' "
+            "AND substr(taken_at, 1, 16) IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(near))],
+        ):
+            if os.path.dirname(path) in near[taken[:16]]:
                 ids.add(i)
     # Takeout: the video half names its still.
     live_halves = q(
@@ -226,6 +241,17 @@ def _unit_candidates(store: Store, items: _LazyItems) -> dict[int, MatchItem]:
         )
     items.load(ids)
     return {i: items[i] for i in sorted(ids)}
+
+
+def _minutes_around(taken_at: str | None) -> list[str]:
+    """The minute of a capture time and the minutes either side, as ``taken_at`` strings start."""
+    if not taken_at:
+        return []
+    try:
+        t = datetime.fromisoformat(taken_at[:19])
+    except ValueError:
+        return []
+    return [(t + timedelta(minutes=d)).isoformat()[:16] for d in (-1, 0, 1)]
 
 
 def find_groups(

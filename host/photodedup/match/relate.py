@@ -108,11 +108,25 @@ def _seconds_apart(a: MatchItem, b: MatchItem) -> float | None:
     # The same instant written in two time zones (EXIF local time vs a UTC sidecar) is one capture.
     if delta >= 900 and delta % 900 < 2 and delta <= 14 * 3600:
         return 0.0
+    # Burst frames share their second; the sub-seconds tell them apart (copies keep them, or lose them).
+    if a.taken_subsec is not None and b.taken_subsec is not None and delta < 900:
+        delta = round(abs((ta - tb).total_seconds() + a.taken_subsec - b.taken_subsec), 3)
     return delta
 
 
 def _same_camera(a: MatchItem, b: MatchItem) -> bool:
     return bool(a.model and b.model and a.model == b.model and (a.make or "") == (b.make or ""))
+
+
+def _other_camera(a: MatchItem, b: MatchItem) -> bool:
+    """Both name their camera, and not the same one."""
+    return bool(a.model and b.model) and not _same_camera(a, b)
+
+
+def _same_still(a: MatchItem, b: MatchItem) -> bool:
+    """A motion photo and the same picture without its video: the bytes before the video are equal."""
+    sa, sb = a.motion_still_blake3, b.motion_still_blake3
+    return bool(sa and sa in (b.blake3, sb)) or bool(sb and sb == a.blake3)
 
 
 _NUMBER = re.compile(r"(\d{3,})")
@@ -149,6 +163,8 @@ def relate(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | 
     if a.media_type != "image" or b.media_type != "image":
         return None  # videos match by bytes for now; perceptual video fingerprints come later
     burst = a.burst_id and a.burst_id == b.burst_id
+    if _same_still(a, b):
+        return "same", 0, "the same photo; one also carries its motion-photo video"
     if a.pixel_sig and a.pixel_sig == b.pixel_sig:
         if burst:
             return "burst", 0, f"frames of burst {a.burst_id}"
@@ -162,8 +178,13 @@ def relate(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | 
     if burst:
         return "burst", p, f"frames of burst {a.burst_id}"
     apart = _seconds_apart(a, b)
-    if _same_camera(a, b) and apart is not None and 0 < apart <= 10:
-        return "burst", p, f"a rapid sequence from one camera ({apart:g} s apart)"
+    if apart is not None and 0 < apart <= 10:
+        # Two capture times a moment apart are two shots: a rapid sequence, never copies of each other.
+        if _same_camera(a, b):
+            return "burst", p, f"a rapid sequence from one camera ({apart:g} s apart)"
+        if not _other_camera(a, b):
+            return "burst", p, f"a rapid sequence ({apart:g} s apart)"
+        return "similar", p, f"look alike, but taken {apart:g} s apart by different cameras"
     looks_same = p <= t.phash and dh <= t.dhash and ah <= t.ahash and wh <= t.whash
     if _edit_of(a, b):
         return "edited", p, "an edited version and its original"

@@ -608,6 +608,12 @@ def _fingerprint_columns(fp: FileFingerprint) -> dict:
                 out[col] = value
         if m.taken_at:
             out["taken_at"], out["taken_offset"] = m.taken_at, m.taken_offset
+            out["taken_subsec"] = m.taken_subsec
+    if fp.motion is not None:
+        out.update(_motion_columns(fp.motion))
+    if fp.raw_preview is not None:
+        p = fp.raw_preview
+        out.update(raw_preview=p.source, raw_preview_width=p.width, raw_preview_height=p.height)
     v = fp.video_meta
     if v is not None:
         out.update(duration=v.duration, rotation=v.rotation, codec=v.codec)
@@ -617,6 +623,27 @@ def _fingerprint_columns(fp: FileFingerprint) -> dict:
         if v.created_at:
             out["taken_at"] = v.created_at
     return out
+
+
+def _motion_columns(mo) -> dict:
+    """A motion photo's embedded video: where it is, its digests, and what its container says (JSON)."""
+    meta: dict = {"found_by": mo.found_by}
+    if mo.truncated:
+        meta["truncated"] = True
+    if mo.error:
+        meta["error"] = mo.error
+    if mo.meta is not None:
+        v = mo.meta
+        for key in ("duration", "width", "height", "rotation", "codec", "fps", "created_at"):
+            if getattr(v, key) is not None:
+                meta[key] = getattr(v, key)
+    return {
+        "motion_offset": mo.offset,
+        "motion_length": mo.length,
+        "motion_blake3": mo.blake3,
+        "motion_still_blake3": mo.still_blake3,
+        "motion_meta": json.dumps(meta),
+    }
 
 
 # Everything a stored item knows that a person or a script may want, in the store's own column order.
@@ -639,4 +666,6 @@ def log_record(row: dict) -> dict:
     rec = {k: row[k] for k in LOG_FIELDS if row.get(k) is not None}
     if row.get("meta"):
         rec["meta"] = json.loads(row["meta"])
+    if row.get("motion_meta"):
+        rec["motion_meta"] = json.loads(row["motion_meta"])
     return rec

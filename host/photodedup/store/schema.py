@@ -97,6 +97,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE items ADD COLUMN phash_r270 TEXT;
     ALTER TABLE items ADD COLUMN phash_trim TEXT;
     """,
+    # 4 (issue 5): sub-second capture time (EXIF SubSecTimeOriginal, a fraction); a motion photo's embedded
+    # video: where its MP4 lies in the file, the digests of the video and of the bare still before it, and
+    # JSON of how it was found and what its container says; for camera RAW, which embedded picture was hashed.
+    # (No "--" comments here: a statement that starts with one is skipped by _split_sql.)
+    """
+    ALTER TABLE items ADD COLUMN taken_subsec REAL;
+    ALTER TABLE items ADD COLUMN motion_offset INTEGER;
+    ALTER TABLE items ADD COLUMN motion_length INTEGER;
+    ALTER TABLE items ADD COLUMN motion_blake3 TEXT;
+    ALTER TABLE items ADD COLUMN motion_still_blake3 TEXT;
+    ALTER TABLE items ADD COLUMN motion_meta TEXT;
+    ALTER TABLE items ADD COLUMN raw_preview TEXT;
+    ALTER TABLE items ADD COLUMN raw_preview_width INTEGER;
+    ALTER TABLE items ADD COLUMN raw_preview_height INTEGER;
+    CREATE INDEX items_motion_blake3 ON items(motion_blake3) WHERE motion_blake3 IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -121,6 +137,7 @@ FINGERPRINT_COLUMNS = (
     "decode_mode",
     "taken_at",
     "taken_offset",
+    "taken_subsec",
     "make",
     "model",
     "gps_lat",
@@ -132,4 +149,12 @@ FINGERPRINT_COLUMNS = (
     "duration",
     "rotation",
     "codec",
+    "motion_offset",
+    "motion_length",
+    "motion_blake3",
+    "motion_still_blake3",
+    "motion_meta",
+    "raw_preview",
+    "raw_preview_width",
+    "raw_preview_height",
 )
