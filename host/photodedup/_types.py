@@ -136,6 +136,7 @@ class FileFingerprint:
     pixel_signature: str | None = None  # ImageMagick `identify -format %#` equivalent
     image_meta: ImageMeta | None = None
     video_meta: VideoMeta | None = None
+    video_hash: str | None = None  # perceptual video fingerprint, text form (fingerprint.video)
     motion: EmbeddedVideo | None = None  # the video of a motion photo
     raw_preview: RawPreview | None = None  # camera RAW: the preview the hashes came from
     error: str | None = None  # a sentence a person can read

@@ -84,11 +84,14 @@ def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable
             return
         _image(fp, data, options)
     elif fp.media_type == "video":
+        from photodedup.fingerprint.video import live_photo_half, video_fingerprint
         from photodedup.media.video import video_meta
 
         meta = video_meta(fp.path)
         fp.video_meta = meta
         fp.width, fp.height = meta.width, meta.height
+        if not live_photo_half(meta):  # a Live Photo's video is matched through its still
+            fp.video_hash = video_fingerprint(fp.path).to_text()
 
 
 def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> None:

@@ -26,6 +26,7 @@ from photodedup.store.db import Store
 __all__ = ["find_groups", "load_items"]
 
 _LIVE = "status IN ('ok', 'not_on_disk') AND media_type IN ('image', 'video') AND kind != 'sidecar'"
+_VIDEOS = f"{_LIVE} AND media_type = 'video' AND video_hash IS NOT NULL ORDER BY id"
 
 
 def load_items(store: Store) -> dict[int, MatchItem]:
@@ -320,6 +321,17 @@ def find_groups(
 
     # 2. Candidate pairs between class faces, then what each pair is.
     relations = _near_relations(items, lazy, tb, is_rep, members_of, multi_face, pos, t, not_dup)
+    # Videos by their own fingerprints (match.videos); Live Photo halves are unit parts, left out here.
+    from photodedup.match.videos import video_relations
+
+    if lazy is not None:
+        video_ids = [r[0] for r in store.db.conn.execute(f"SELECT id FROM items WHERE {_VIDEOS}")]
+        lazy.load(video_ids)
+    else:
+        video_ids = [i for i, it in items.items() if it.media_type == "video" and it.video is not None]
+    videos = [items[i] for i in video_ids if rep(i)]
+    for key, rel in video_relations(videos, cls, t, lambda a, b: _allowed(a, b, not_dup)).items():
+        relations.setdefault(key, rel)
     for i, parent in tb.edited:  # a Photos edit render and its asset: related by the library itself
         if rep(i) and rep(parent) and cls(parent) != cls(i):
             a, b = sorted((cls(parent), cls(i)))
@@ -490,7 +502,8 @@ def _near_relations(
 
 def _why(cluster: list[int], relations) -> str:
     whys = [relations[(a, b)][2] for a in cluster for b in cluster if a < b and (a, b) in relations]
-    return whys[0] if len(whys) == 1 else f"the same photo ({len(cluster)} versions, every pair alike)"
+    noun = "video" if whys and whys[0].startswith("the same video") else "photo"
+    return whys[0] if len(whys) == 1 else f"the same {noun} ({len(cluster)} versions, every pair alike)"
 
 
 def _group(kind: str, ids: list[int], why: str, items: dict[int, MatchItem], units) -> Group:

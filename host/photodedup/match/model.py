@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
+from photodedup.fingerprint.video import VideoFingerprint
+
 __all__ = ["KINDS", "Group", "GroupKind", "MatchItem", "Member", "Relation", "from_row"]
 
 GroupKind = Literal["exact", "same", "edited", "burst", "unit", "similar"]
@@ -65,6 +67,7 @@ class MatchItem:
     content_id: str | None = None
     burst_id: str | None = None
     duration: float | None = None
+    video: VideoFingerprint | None = None  # perceptual video fingerprint (videos only)
     motion_blake3: str | None = None  # a motion photo's embedded video
     motion_still_blake3: str | None = None  # its bytes before the video: the bare still
     favorite: bool = False
@@ -84,7 +87,12 @@ class MatchItem:
 
     @property
     def pixels(self) -> int:
-        return (self.width or 0) * (self.height or 0)
+        """Width x height; for a letterboxed or pillarboxed video only the picture inside the bars, rounded
+        down to 1/32 of the frame, so that a barred copy never outranks its bar-free original."""
+        pixels = (self.width or 0) * (self.height or 0)
+        if self.video is not None and self.video.content < 1.0:
+            return pixels * int(self.video.content * 32) // 32
+        return pixels
 
     @property
     def aspect(self) -> float | None:
@@ -162,6 +170,7 @@ def from_row(row: dict, source: dict | None = None) -> MatchItem:
         content_id=row.get("content_id"),
         burst_id=row.get("burst_id"),
         duration=row.get("duration"),
+        video=VideoFingerprint.from_text(row.get("video_hash")) if row.get("video_hash") else None,
         motion_blake3=row.get("motion_blake3"),
         motion_still_blake3=row.get("motion_still_blake3"),
         favorite=bool(asset.get("favorite") or takeout.get("favorited")),

@@ -616,7 +616,7 @@ def _fingerprint_columns(fp: FileFingerprint) -> dict:
         out.update(raw_preview=p.source, raw_preview_width=p.width, raw_preview_height=p.height)
     v = fp.video_meta
     if v is not None:
-        out.update(duration=v.duration, rotation=v.rotation, codec=v.codec)
+        out.update(duration=v.duration, rotation=v.rotation, codec=v.codec, video_hash=fp.video_hash)
         for col in ("make", "model", "content_id"):
             if getattr(v, col):
                 out[col] = getattr(v, col)

@@ -113,6 +113,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE items ADD COLUMN raw_preview_height INTEGER;
     CREATE INDEX items_motion_blake3 ON items(motion_blake3) WHERE motion_blake3 IS NOT NULL;
     """,
+    # 5 (issue 5): the perceptual video fingerprint (fingerprint/video.py, text form). Videos recorded
+    # before it have none: their change markers are cleared so that the next scan fingerprints them
+    # (a file by size and mtime, a library asset by its modification date, a library by its database).
+    """
+    ALTER TABLE items ADD COLUMN video_hash TEXT;
+    UPDATE items SET mtime_ns = NULL, asset_modified = NULL WHERE media_type = 'video' AND status = 'ok';
+    UPDATE sources SET modified_key = NULL
+        WHERE id IN (SELECT source_id FROM items WHERE media_type = 'video' AND status = 'ok');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -157,4 +166,5 @@ FINGERPRINT_COLUMNS = (
     "raw_preview",
     "raw_preview_width",
     "raw_preview_height",
+    "video_hash",
 )
