@@ -16,6 +16,8 @@ from photodedup._types import FileFingerprint
 
 __all__ = ["FingerprintOptions", "describe_error", "fingerprint_path"]
 
+# Sniffed formats that may be camera RAW (TIFF-based RAW sniffs as "TIFF"): see media/raw.py.
+_MAYBE_RAW = frozenset({"TIFF", "CR2", "CR3", "CRW", "RAF", "ORF", "RW2", "MRW", "X3F"})
 # Stills bigger than this are digested in chunks but not decoded (no phone or camera makes one).
 MAX_IMAGE_FILE_BYTES = 1 << 30
 DEFAULT_MAX_PIXELS = 200_000_000
@@ -107,7 +109,19 @@ def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> Non
         fp.motion = embedded_video(data, fp.format)
         if fp.motion is not None and fp.motion.error:
             fp.warnings.append(fp.motion.error)
-    decoded = decode_image(data, exact=options.exact, max_pixels=options.max_pixels)
+    raw = None
+    if fp.format in _MAYBE_RAW:
+        from photodedup.media.raw import raw_format
+
+        raw = raw_format(data, fp.format)
+    if raw:
+        # Camera RAW: the hashes come from the preview the camera embedded, the EXIF from the RAW itself.
+        from photodedup.media.raw import decode_raw
+
+        unpacked = decode_raw(data, raw, exact=options.exact, max_pixels=options.max_pixels)
+        decoded, fp.raw_preview = unpacked.decoded, unpacked.preview
+    else:
+        decoded = decode_image(data, exact=options.exact, max_pixels=options.max_pixels)
     fp.format = decoded.format
     fp.width, fp.height = decoded.width, decoded.height
     fp.hashes = hashes_from_image(decoded.image, exact=options.exact)
@@ -119,7 +133,7 @@ def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> Non
         meta = image_meta(decoded.exif)
         # pillow-heif resets the tag in the EXIF it hands back; the decoder kept the original.
         fp.image_meta = replace(meta, orientation=decoded.orientation or meta.orientation)
-    if options.pixel_signature:
+    if options.pixel_signature and not raw:  # a RAW's pixels are sensor data, not a picture to sign
         from PIL import Image
 
         from photodedup.fingerprint.pixelsig import pixel_signature

@@ -86,8 +86,8 @@ DEFAULT_RULES: tuple[str, ...] = (
     "tie_break",
 )
 
-# Format names as the store records them (Pillow's names). Camera output first: HEIF/AVIF from
-# phones, then RAW (DNG, NEF, ARW come back as "TIFF"), then JPEG (iPhone JPEGs with a gain map read
+# Format names as the store records them (Pillow's names; camera RAW by its own name, media/raw.py).
+# Camera output first: HEIF/AVIF from phones, then RAW, then JPEG (iPhone JPEGs with a gain map read
 # as "MPO"); conversions (PNG, WebP, GIF, BMP) last. Formats not listed rank after all listed ones.
 DEFAULT_FORMATS: tuple[str, ...] = (
     "HEIF",
@@ -101,6 +101,12 @@ DEFAULT_FORMATS: tuple[str, ...] = (
     "RW2",
     "MRW",
     "X3F",
+    "NEF",
+    "NRW",
+    "ARW",
+    "PEF",
+    "SRW",
+    "RAW",
     "TIFF",
     "JXL",
     "MPO",

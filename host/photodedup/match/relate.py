@@ -16,6 +16,7 @@ from datetime import datetime
 from photodedup.fingerprint.video import VideoFingerprint
 from photodedup.fingerprint.video import compare as compare_videos
 from photodedup.match.model import GroupKind, MatchItem
+from photodedup.match.units import is_raw
 
 __all__ = [
     "PRESETS",
@@ -131,6 +132,11 @@ def _other_camera(a: MatchItem, b: MatchItem) -> bool:
     return bool(a.model and b.model) and not _same_camera(a, b)
 
 
+def _same_instant(a: MatchItem, b: MatchItem) -> bool:
+    """Captured at the same instant to the sub-second (both copies say so)."""
+    return a.taken_subsec is not None and b.taken_subsec is not None and _seconds_apart(a, b) == 0
+
+
 def _same_still(a: MatchItem, b: MatchItem) -> bool:
     """A motion photo and the same picture without its video: the bytes before the video are equal."""
     sa, sb = a.motion_still_blake3, b.motion_still_blake3
@@ -172,7 +178,9 @@ def relate(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | 
         return relate_videos(a, b, t)
     if a.media_type != "image" or b.media_type != "image":
         return None  # a video and a still: only their bytes (above) relate them
-    burst = a.burst_id and a.burst_id == b.burst_id
+    # One frame of a burst in two copies (a JPEG and its conversion) keeps the burst id and the capture
+    # time to the sub-second: that is one photo, not two frames.
+    burst = a.burst_id and a.burst_id == b.burst_id and not _same_instant(a, b)
     if _same_still(a, b):
         return "same", 0, "the same photo; one also carries its motion-photo video"
     if a.pixel_sig and a.pixel_sig == b.pixel_sig:
@@ -196,6 +204,9 @@ def relate(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | 
             return "burst", p, f"a rapid sequence ({apart:g} s apart)"
         return "similar", p, f"look alike, but taken {apart:g} s apart by different cameras"
     looks_same = p <= t.phash and dh <= t.dhash and ah <= t.ahash and wh <= t.whash
+    if looks_same and is_raw(a) != is_raw(b):
+        # A RAW holds what no JPEG of it does: it is never a duplicate of a processed picture.
+        return "similar", p, "a RAW and a processed picture of the same shot: both kept"
     if _edit_of(a, b):
         return "edited", p, "an edited version and its original"
     if looks_same and apart is not None and apart > 10:
@@ -257,7 +268,7 @@ def relate_variant(
     plain = relate(a, b, t)
     if plain is not None and plain[0] in ("exact", "same", "burst", "edited"):
         return plain
-    if distance > t.phash or degenerate(a) or degenerate(b):
+    if distance > t.phash or degenerate(a) or degenerate(b) or is_raw(a) != is_raw(b):
         return plain
     apart = _seconds_apart(a, b)
     if apart is not None and apart > 10:

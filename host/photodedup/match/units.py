@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from photodedup.match.model import MatchItem
 
-__all__ = ["RAW_EXTENSIONS", "find_units"]
+__all__ = ["RAW_EXTENSIONS", "find_units", "is_raw"]
 
 RAW_EXTENSIONS = {
     ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".raf", ".orf", ".rw2", ".pef",
@@ -65,6 +65,7 @@ def find_units(items: dict[int, MatchItem], live: Container[int] | None = None) 
     for it in loose:
         if it.content_id:
             by_cid[it.content_id.upper()].append(it)
+    elsewhere: list[tuple[MatchItem, list[MatchItem]]] = []  # videos whose still is in another folder
     for group in by_cid.values():
         stills = [i for i in group if i.media_type == "image"]
         videos = [i for i in group if i.media_type == "video"]
@@ -73,7 +74,10 @@ def find_units(items: dict[int, MatchItem], live: Container[int] | None = None) 
                 break
             vf, vs, _ = _split(v.path)
             best = min(stills, key=lambda s: (_split(s.path)[0] != vf, _split(s.path)[1] != vs, s.id))
-            attach(best.id, v.id)
+            if _split(best.path)[0] == vf:
+                attach(best.id, v.id)
+            else:  # a still beside it may have lost the identifier: the fallbacks below look first
+                elsewhere.append((v, stills))
 
     # Fallback by name: IMG_1234.HEIC beside a short IMG_1234.MOV (exports that lost the identifier),
     # and RAW + JPEG of one shot, unless their capture times or cameras say they are two captures.
@@ -115,6 +119,12 @@ def find_units(items: dict[int, MatchItem], live: Container[int] | None = None) 
             pick = _closest(it, free, match, taken)
             if pick is not None:
                 attach(pick.id, it.id)
+    # A Live video with no still of its own beside it goes with the still that carries its identifier.
+    for v, stills in elsewhere:
+        if v.id not in taken:
+            vs = _split(v.path)[1]
+            best = min(stills, key=lambda s: (_split(s.path)[1] != vs, s.id))
+            attach(best.id, v.id)
     # Takeout: the reader paired the video half of a Live/motion photo with its still.
     by_path = {it.path: it for it in loose}
     for it in loose:
@@ -124,8 +134,14 @@ def find_units(items: dict[int, MatchItem], live: Container[int] | None = None) 
     return dict(companions)
 
 
+_RAW_FORMATS = frozenset(e.lstrip(".").upper() for e in RAW_EXTENSIONS) | {"DNG", "NEF", "ARW", "PEF", "SRW"}
+
+
 def is_raw(it: MatchItem) -> bool:
-    """A camera RAW file (by its name: TIFF-based RAW reads as "TIFF", so the format alone cannot say)."""
+    """A camera RAW file, by the format the scan found or by its name (stores from before RAW support
+    recorded TIFF-based RAW as "TIFF")."""
+    if it.format in _RAW_FORMATS or it.role == "raw":
+        return True
     return bool(it.path) and _split(it.path)[2] in RAW_EXTENSIONS
 
 
