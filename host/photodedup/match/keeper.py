@@ -559,4 +559,3 @@ def _part_name(part: MatchItem | None) -> str:
     if part.role == "raw" or os.path.splitext(part.path or "")[1].lower() in RAW_EXTENSIONS:
         return "its RAW"
     return f"its {part.role or 'companion'} {part.format or 'file'}".replace("_", " ")
-

@@ -102,11 +102,17 @@ def find_units(items: dict[int, MatchItem], live: Container[int] | None = None) 
         if it.taken_at:
             by_folder[_split(it.path)[0]].append(it)
     for members in by_folder.values():
-        stills = [i for i in members if i.media_type == "image" and not is_raw(i)]
+        # Stills by the second they were taken, so each part looks only at the few taken near it.
+        stills: dict[int, list[MatchItem]] = defaultdict(list)
+        for i in members:
+            t = _wall_clock(i)
+            if i.media_type == "image" and not is_raw(i) and t is not None:
+                stills[_second(t)].append(i)
         if not stills:
             continue
         for it in members:
-            if it.id in taken or it.id in companions:
+            t = _wall_clock(it)
+            if it.id in taken or it.id in companions or t is None:
                 continue
             if _short_video(it):
                 match, kind = _live_match, _short_video
@@ -114,8 +120,10 @@ def find_units(items: dict[int, MatchItem], live: Container[int] | None = None) 
                 match, kind = _raw_match, is_raw
             else:
                 continue
+            second = _second(t)
+            near = [s for k in range(second - 3, second + 4) for s in stills.get(k, ())]
             # A still that already has its video (or its RAW) gets no second one.
-            free = [s for s in stills if not any(kind(items[c]) for c in companions.get(s.id, ()))]
+            free = [s for s in near if not any(kind(items[c]) for c in companions.get(s.id, ()))]
             pick = _closest(it, free, match, taken)
             if pick is not None:
                 attach(pick.id, it.id)
@@ -162,6 +170,14 @@ def _wall_clock(it: MatchItem) -> datetime | None:
     except ValueError:
         return None
     return t + timedelta(seconds=it.taken_subsec) if it.taken_subsec else t
+
+
+def _second(t: datetime) -> int:
+    """Whole seconds of a wall-clock time (no time zone of this machine involved)."""
+    return int((t - _EPOCH).total_seconds())
+
+
+_EPOCH = datetime(1970, 1, 1)
 
 
 def _apart(a: MatchItem, b: MatchItem) -> float | None:

@@ -120,7 +120,8 @@ MIGRATIONS: list[str] = [
             lower(make) IN ('google', 'samsung') OR upper(path) LIKE '%MVIMG%' OR upper(path) LIKE '%.MP.%'
             OR format IN ('CR2', 'CR3', 'CRW', 'RAF', 'ORF', 'RW2', 'MRW', 'X3F')
             OR (format = 'TIFF' AND lower(substr(path, -4)) IN ('.nef', '.nrw', '.arw', '.srf', '.sr2',
-                '.dng', '.pef', '.srw', '.3fr', '.iiq', '.erf', '.kdc', '.dcr', '.mos', '.mef', '.raw', '.rwl')));
+                '.dng', '.pef', '.srw', '.3fr', '.iiq', '.erf', '.kdc', '.dcr', '.mos', '.mef', '.raw',
+                '.rwl')));
     UPDATE items SET mtime_ns = NULL, asset_modified = NULL, decode_mode = NULL
         WHERE id IN (SELECT id FROM refresh);
     UPDATE sources SET modified_key = NULL WHERE id IN (SELECT source_id FROM refresh);
