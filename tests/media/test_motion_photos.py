@@ -196,6 +196,8 @@ def test_the_scan_records_the_video_and_a_motion_photo_matches_its_bare_still(tm
     (folder / "PXL_1.jpg").write_bytes(motion[:offset])  # the same file with its video cut off
     shutil.copy2(data_dir / MOTION / "sample_MP.heic", folder / "sample_MP.heic")
     shutil.copy2(data_dir / "media/heic/sample_still_photo.heic", folder / "sample_still_photo.heic")
+    # The real HEIC motion photo with its video cut off (what is left before the clip).
+    (folder / "sample_MP-still.heic").write_bytes(read(data_dir / MOTION / "sample_MP.heic")[:28_869])
     store = Store(tmp_path / "s.db")
     assert scan([str(folder)], store, ScanOptions(workers=1)).failed == 0
     # A byte-identical copy found later reuses the stored fingerprints by digest, the video's included.
@@ -227,6 +229,9 @@ def test_the_scan_records_the_video_and_a_motion_photo_matches_its_bare_still(tm
     assert kept.keep and "whole capture" in kept.reason
     g2, still = by_path["sample_still_photo.heic"]
     assert g2.kind in ("same", "exact") and not still.keep
+    g3, stripped = by_path["sample_MP-still.heic"]
+    assert g3.id == g2.id and not stripped.keep and by_path["sample_MP.heic"][1].keep
+    assert rows["sample_MP-still.heic"]["blake3"] == heic["motion_still_blake3"]
     assert "carries less of the capture" in still.reason
     store.close()
 
