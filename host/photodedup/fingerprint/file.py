@@ -86,14 +86,18 @@ def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable
             return
         _image(fp, data, options)
     elif fp.media_type == "video":
-        from photodedup.fingerprint.video import live_photo_half, video_fingerprint
+        from photodedup.fingerprint.video import NOT_FINGERPRINTED, live_photo_half, video_fingerprint
         from photodedup.media.video import video_meta
 
         meta = video_meta(fp.path)
         fp.video_meta = meta
         fp.width, fp.height = meta.width, meta.height
-        if not live_photo_half(meta):  # a Live Photo's video is matched through its still
-            fp.video_hash = video_fingerprint(fp.path).to_text()
+        if live_photo_half(meta):  # matched through its still: not decoded
+            fp.video_hash = NOT_FINGERPRINTED
+        else:
+            vf = video_fingerprint(fp.path)
+            fp.video_hash = vf.to_text()
+            fp.warnings.extend(vf.warnings)
 
 
 def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> None:

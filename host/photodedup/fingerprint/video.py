@@ -10,7 +10,7 @@ is hashed with the photos' pHash. Measured distances and the matching rule: docs
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from photodedup._types import VideoMeta
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FLAT_DISTANCE",
     "FRACTIONS",
+    "NOT_FINGERPRINTED",
     "POSITIONS",
     "TRIM",
     "VideoComparison",
@@ -43,6 +44,9 @@ _MAX_BAR = 0.4  # a bar covers at most this share of a side (a 9:16 clip pillarb
 _FLAT = 2.0  # grey standard deviation under which a frame is flat (black, white, one colour): no hash
 FLAT_DISTANCE = 32  # a flat frame against a picture: as far as two unrelated pictures
 TRIM = 2  # farthest positions left out of the mean
+# Stored for a video left unfingerprinted on purpose (a Live Photo's half); NULL means "not yet" (an
+# older photodedup), which a re-scan fills in and which is never copied to a byte-identical file.
+NOT_FINGERPRINTED = "-"
 _LIVE_MAX_SECONDS = 4.0  # as match.units: a Live Photo's video is ~3 s
 
 
@@ -58,6 +62,7 @@ class VideoFingerprint:
     interval: float
     hashes: tuple[int | None, ...]
     content: float = 1.0  # share of the frame inside the bars (1.0: no letterbox or pillarbox)
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # for the scan's record, not stored here
 
     def to_text(self) -> str:
         """``v1 <seconds> <interval> <content> <16 hex digits or ->...``: one store column."""
@@ -98,11 +103,18 @@ def video_fingerprint(path: str | os.PathLike[str]) -> VideoFingerprint:
 
     sampled = sample_frames(path, FRACTIONS, size=_SIZE)
     hashes, content = fingerprint_frames(sampled.frames)
+    warnings = ()
+    if sampled.rejected:
+        warnings = (
+            f"damaged video data: the decoder refused {sampled.rejected} packet(s); "
+            "the fingerprint comes from the frames around them",
+        )
     return VideoFingerprint(
         duration=round(sampled.span + sampled.interval, 3),
         interval=round(sampled.interval, 4),
         hashes=hashes,
         content=round(content, 3),
+        warnings=warnings,
     )
 
 

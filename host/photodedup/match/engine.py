@@ -26,7 +26,7 @@ from photodedup.store.db import Store
 __all__ = ["find_groups", "load_items"]
 
 _LIVE = "status IN ('ok', 'not_on_disk') AND media_type IN ('image', 'video') AND kind != 'sidecar'"
-_VIDEOS = f"{_LIVE} AND media_type = 'video' AND video_hash IS NOT NULL ORDER BY id"
+_VIDEOS = f"{_LIVE} AND media_type = 'video' AND video_hash LIKE 'v%' ORDER BY id"
 
 
 def load_items(store: Store) -> dict[int, MatchItem]:

@@ -30,7 +30,8 @@ def close_pairs(
     if n < 2:
         return []
     durations = np.array([f.duration for f in fingerprints], np.float64)
-    hashes = np.array([[h or 0 for h in f.hashes] for f in fingerprints], np.uint64)
+    raw = b"".join((h or 0).to_bytes(8, "big") for f in fingerprints for h in f.hashes)
+    hashes = np.frombuffer(raw, ">u8").astype(np.uint64).reshape(n, POSITIONS)
     flat = np.array([[h is None for h in f.hashes] for f in fingerprints], bool)
     order = np.argsort(durations, kind="stable")
     durations, hashes, flat = durations[order], hashes[order], flat[order]

@@ -99,6 +99,7 @@ class SampledFrames:
     interval: float  # seconds
     frames: list  # one (size, size) uint8 array per fraction, display rotation applied
     decoded: int  # frames the decoder produced (for the benchmark and tests)
+    rejected: int = 0  # packets the decoder refused (damaged data it could step over)
 
 
 # A decoder may drop a frame we asked for (open-GOP leading pictures after a seek): the next
@@ -135,12 +136,13 @@ def sample_frames(path: str | os.PathLike[str], fractions: Sequence[float], size
                 f" of the {header:.2f} s its header states"
             )
         wanted = [_nearest(times, times[0] + f * (times[-1] - times[0])) for f in fractions]
-        got, decoded = _decode_at(container, stream, sorted(set(wanted)), keys, times, size)
+        got, decoded, rejected = _decode_at(container, stream, sorted(set(wanted)), keys, times, size)
     if len(got) < len(set(wanted)):
         last = max(got, default=None)
         where = f"after {(last - times[0]) * tb:.2f} s" if last is not None else "at all"
         raise VideoError(f"damaged video: frames cannot be decoded {where} ({span + interval:.2f} s long)")
-    return SampledFrames(span=span, interval=interval, frames=[got[w] for w in wanted], decoded=decoded)
+    frames = [got[w] for w in wanted]
+    return SampledFrames(span=span, interval=interval, frames=frames, decoded=decoded, rejected=rejected)
 
 
 def _frame_index(container: Any, stream: Any) -> tuple[list[int], list[int]]:
@@ -184,8 +186,9 @@ def _nearest(times: list[int], target: float) -> int:
 
 def _decode_at(
     container: Any, stream: Any, wanted: list[int], keys: list[int], times: list[int], size: int
-) -> tuple[dict[int, Any], int]:
-    """The frames at the times in ``wanted`` (sorted) as small grey arrays, and how many were decoded.
+) -> tuple[dict[int, Any], int, int]:
+    """The frames at the times in ``wanted`` (sorted) as small grey arrays, how many frames were decoded
+    and how many packets the decoder refused.
 
     Goes forward from the key frame before each wanted frame, seeking when that skips at least
     ``_MIN_SKIP`` frames. If a seek lands past its frame (a poor index) it starts over from the
@@ -234,7 +237,7 @@ def _decode_at(
                     i += 1
                 if i == len(wanted):
                     ctx.skip_frame = "DEFAULT"
-                    return got, decoded
+                    return got, decoded, errors
                 ahead = _key_before(keys, wanted[i])
                 if seeking and ahead is not None and position.get(ahead, 0) - position.get(t, 0) >= _MIN_SKIP:
                     jump = True
@@ -244,7 +247,7 @@ def _decode_at(
         ctx.skip_frame = "DEFAULT"
         if not jump:
             break  # end of the stream
-    return got, decoded
+    return got, decoded, errors
 
 
 def _key_before(keys: list[int], t: int) -> int | None:

@@ -347,7 +347,8 @@ def _reusable(blake3: str) -> bool:
     try:
         row = _worker_conn.execute(
             "SELECT 1 FROM items WHERE blake3 = ? AND status IN ('ok','gone') "
-            "AND (media_type != 'image' OR decode_mode IN (?, ?)) LIMIT 1",
+            "AND (media_type != 'image' OR decode_mode IN (?, ?)) "
+            "AND (media_type != 'video' OR video_hash IS NOT NULL) LIMIT 1",
             [blake3, modes[0], modes[-1]],
         ).fetchone()
     except sqlite3.Error:
