@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from photodedup._types import VideoMeta
 
@@ -97,8 +97,9 @@ def live_photo_half(meta: VideoMeta) -> bool:
     return bool(meta.content_id) and (meta.duration or 0.0) <= _LIVE_MAX_SECONDS
 
 
-def video_fingerprint(path: str | os.PathLike[str]) -> VideoFingerprint:
-    """Decode the frames at ``FRACTIONS`` and fingerprint them; raises ``VideoError`` on damage."""
+def video_fingerprint(path: str | os.PathLike[str] | BinaryIO) -> VideoFingerprint:
+    """Decode the frames at ``FRACTIONS`` and fingerprint them; raises ``VideoError`` on damage.
+    ``path`` may be a seekable binary file, e.g. a motion photo's embedded clip in a BytesIO."""
     from photodedup.media.video import sample_frames
 
     sampled = sample_frames(path, FRACTIONS, size=_SIZE)

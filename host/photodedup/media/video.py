@@ -110,17 +110,19 @@ _TRUNCATED_SLACK = 0.25
 _MAX_PACKET_ERRORS = 50
 
 
-def sample_frames(path: str | os.PathLike[str], fractions: Sequence[float], size: int = 128) -> SampledFrames:
+def sample_frames(
+    path: str | os.PathLike[str] | BinaryIO, fractions: Sequence[float], size: int = 128
+) -> SampledFrames:
     """Decode the frames nearest to ``fractions`` (0..1) of the span between first and last frame.
 
     Only the frames needed are decoded: one demux pass lists every frame's time and the key
     frames; then each wanted frame is reached from the key frame before it (a seek, when that
     skips frames), with frames nobody references left undecoded (``skip_frame``) unless wanted.
     Each is scaled by FFmpeg to ``size`` x ``size`` grey and turned by its display matrix.
+    ``path`` may also be a seekable binary file (a motion photo's embedded clip, as a BytesIO).
     Raises :class:`VideoError` for unreadable, damaged or truncated videos.
     """
-    name = os.fspath(path)
-    container = _open(name)
+    container = _open(path if hasattr(path, "read") else os.fspath(path))
     with container:
         stream = container.streams.video[0]
         times, keys = _frame_index(container, stream)
@@ -129,7 +131,7 @@ def sample_frames(path: str | os.PathLike[str], fractions: Sequence[float], size
         tb = float(stream.time_base or 0) or 1.0
         span = (times[-1] - times[0]) * tb
         interval = _median_step(times) * tb
-        header = _duration(container, stream, _fps(container, stream)) or 0.0
+        header = _stream_seconds(container, stream) or 0.0
         if header - (span + interval) > max(_TRUNCATED_SLACK * header, 2 * interval):
             raise VideoError(
                 f"truncated or damaged video: frame data stops at {span + interval:.2f} s"
@@ -143,6 +145,22 @@ def sample_frames(path: str | os.PathLike[str], fractions: Sequence[float], size
         raise VideoError(f"damaged video: frames cannot be decoded {where} ({span + interval:.2f} s long)")
     frames = [got[w] for w in wanted]
     return SampledFrames(span=span, interval=interval, frames=frames, decoded=decoded, rejected=rejected)
+
+
+def _stream_seconds(container: Any, stream: Any) -> float | None:
+    """How long the header says the video stream lasts: its own duration (MP4/MOV), its DURATION tag
+    (MKV), or the file's when it holds nothing else; None when unknown (an audio track may be longer)."""
+    if stream.duration and stream.duration > 0 and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = {k.upper(): v for k, v in (stream.metadata or {}).items()}.get("DURATION", "")
+    try:
+        hours, minutes, seconds = tag.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        pass
+    if len(container.streams) == 1 and container.duration and container.duration > 0:
+        return container.duration / av.time_base
+    return None
 
 
 def _frame_index(container: Any, stream: Any) -> tuple[list[int], list[int]]:
@@ -264,11 +282,15 @@ def _small(frame: Any, size: int) -> Any:
     return np.ascontiguousarray(np.rot90(gray, turns)) if turns else gray
 
 
-def _open(name: str) -> Any:
+def _open(name: str | BinaryIO) -> Any:
     """The container, checked to hold a video stream with a picture size (VideoError otherwise)."""
     try:
-        with open(name, "rb") as f:
-            head = f.read(SNIFF_BYTES)
+        if isinstance(name, str):
+            with open(name, "rb") as f:
+                head = f.read(SNIFF_BYTES)
+        else:
+            head = name.read(SNIFF_BYTES)
+            name.seek(0)
     except FileNotFoundError as exc:
         raise VideoError("video file does not exist") from exc
     except OSError as exc:
