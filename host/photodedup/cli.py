@@ -148,6 +148,7 @@ def hash_cmd(files, fmt, exact, pixel_signature) -> None:
                 f"{r['path']}: {r['format']} {r['width']}x{r['height']} blake3={d.get('blake3', '')[:16]} "
                 + " ".join(f"{k}={v}" for k, v in h.items())
                 + (f" motion-video={mo['offset']}+{mo['length']}" if mo else "")
+                + (f" video={r['video_hash']}" if r.get("video_hash") else "")
             )
     sys.exit(EXIT_ITEMS_FAILED if failed else EXIT_OK)
 
