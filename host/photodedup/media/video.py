@@ -220,16 +220,22 @@ def _decode_at(
     decoded = errors = 0
     i = 0
     seeking = True
+    sought = None  # the key frame of the last seek: never sought twice (an index that lands early)
     while i < len(wanted):
         start = _key_before(keys, wanted[i]) if seeking else None
         try:
-            container.seek(start if start is not None else times[0], stream=stream)
+            if start is None or start == keys[0]:
+                container.seek(0)  # the beginning, however the file's timestamps start
+                start = None
+            else:
+                container.seek(start, stream=stream)
         except av.FFmpegError:
             if not seeking:
                 break
             seeking = False
             continue
-        just_sought = seeking
+        sought = start
+        just_sought = start is not None
         jump = False
         for packet in container.demux(stream):
             ctx.skip_frame = "NONREF" if packet.size and packet.pts not in wanted_set else "DEFAULT"
@@ -257,12 +263,16 @@ def _decode_at(
                     ctx.skip_frame = "DEFAULT"
                     return got, decoded, errors
                 ahead = _key_before(keys, wanted[i])
-                if seeking and ahead is not None and position.get(ahead, 0) - position.get(t, 0) >= _MIN_SKIP:
+                skip = position.get(ahead, 0) - position.get(t, 0) if ahead is not None else 0
+                if seeking and ahead != sought and skip >= _MIN_SKIP:
                     jump = True
                     break
             if jump:
                 break
         ctx.skip_frame = "DEFAULT"
+        if not jump and just_sought and seeking:
+            seeking = False  # nothing came out after the seek (a demuxer that seeks poorly): from the start
+            continue
         if not jump:
             break  # end of the stream
     return got, decoded, errors
