@@ -34,9 +34,8 @@ __all__ = [
 
 POSITIONS = 12
 FRACTIONS = tuple(round(0.05 + 0.9 * k / (POSITIONS - 1), 6) for k in range(POSITIONS))
-_VERSION = (
-    "v1"  # the text form; another recipe gets another tag, and fingerprints of two recipes never compare
-)
+# The text form's tag: another recipe gets another tag, and fingerprints of two recipes never compare.
+_VERSION = "v1"
 _SIZE = 512  # FFmpeg scales each frame to this grey square: fine enough to place a bar's edge
 _BLACK = 24  # grey level (0-255) a bar never exceeds; FFmpeg's grey maps video black (16) to 0
 _BRIGHT_PIXELS = 2  # a line with fewer bright pixels than this (in every frame) is a bar: ignores a stray one
