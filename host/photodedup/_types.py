@@ -12,10 +12,12 @@ from typing import Literal
 __all__ = [
     "AssetRecord",
     "DecodedImage",
+    "EmbeddedVideo",
     "ExactDigests",
     "FileFingerprint",
     "ImageMeta",
     "PerceptualHashes",
+    "RawPreview",
     "TakeoutSidecar",
     "VideoMeta",
 ]
@@ -66,6 +68,7 @@ class ImageMeta:
 
     taken_at: str | None = None  # "2016-03-28T17:05:08" (EXIF DateTimeOriginal, local time)
     taken_offset: str | None = None  # "+02:00" from OffsetTimeOriginal, when present
+    taken_subsec: float | None = None  # fraction of a second from SubSecTimeOriginal (0.878), when present
     make: str | None = None
     model: str | None = None
     gps_lat: float | None = None
@@ -92,6 +95,29 @@ class VideoMeta:
     content_id: str | None = None  # com.apple.quicktime.content.identifier (Live Photo MOV half)
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddedVideo:
+    """The clip inside a motion photo (Google/Samsung): where it lies in the file and what it is."""
+
+    offset: int  # first byte of the MP4 inside the photo file
+    length: int
+    found_by: str  # xmp-container | xmp-microvideo | heic-mpvd | samsung-sef
+    blake3: str  # digest of the clip's bytes (equal to the digest of the file `extract-video` writes)
+    still_blake3: str  # digest of the bytes before the clip: the photo as it is without its video
+    truncated: bool = False  # the clip's last box runs past the end of the file (a cut copy)
+    meta: VideoMeta | None = None
+    error: str | None = None  # why the clip's container could not be read, when it could not
+
+
+@dataclass(frozen=True, slots=True)
+class RawPreview:
+    """Which picture inside a camera RAW file its hashes were computed from."""
+
+    source: str  # e.g. "embedded JPEG (SubIFD 1)", "rawpy thumbnail", "full RAW decode (rawpy)"
+    width: int
+    height: int
+
+
 @dataclass(slots=True)
 class FileFingerprint:
     """Everything one worker learns about one file, or why it could not."""
@@ -110,6 +136,9 @@ class FileFingerprint:
     pixel_signature: str | None = None  # ImageMagick `identify -format %#` equivalent
     image_meta: ImageMeta | None = None
     video_meta: VideoMeta | None = None
+    video_hash: str | None = None  # perceptual video fingerprint, text form (fingerprint.video)
+    motion: EmbeddedVideo | None = None  # the video of a motion photo
+    raw_preview: RawPreview | None = None  # camera RAW: the preview the hashes came from
     error: str | None = None  # a sentence a person can read
     warnings: list[str] = field(default_factory=list)
 

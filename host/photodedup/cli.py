@@ -143,10 +143,42 @@ def hash_cmd(files, fmt, exact, pixel_signature) -> None:
                 continue
             h = r["hashes"] or {}
             d = r["digests"] or {}
+            mo = r.get("motion")
             click.echo(
                 f"{r['path']}: {r['format']} {r['width']}x{r['height']} blake3={d.get('blake3', '')[:16]} "
                 + " ".join(f"{k}={v}" for k, v in h.items())
+                + (f" motion-video={mo['offset']}+{mo['length']}" if mo else "")
+                + (f" video={r['video_hash']}" if r.get("video_hash") else "")
             )
+    sys.exit(EXIT_ITEMS_FAILED if failed else EXIT_OK)
+
+
+@cli.command("extract-video")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the videos (created if missing). Existing files are never overwritten.",
+)
+def extract_video(files, out_dir) -> None:
+    """Write the video inside each motion photo FILE... (Google/Samsung, JPEG or HEIC) to OUT/<name>.mp4.
+
+    The photos are only read, never changed.
+    """
+    from photodedup.media.motion import MotionVideoError, extract_motion_video
+
+    failed = 0
+    for f in files:
+        try:
+            dest, mv = extract_motion_video(f, out_dir)
+        except MotionVideoError as e:
+            failed += 1
+            click.echo(f"error: {e}", err=True)
+            continue
+        note = " (cut short in this file)" if mv.truncated else ""
+        click.echo(f"{f} -> {dest} ({mv.length:,} bytes, found by {mv.found_by}){note}")
     sys.exit(EXIT_ITEMS_FAILED if failed else EXIT_OK)
 
 

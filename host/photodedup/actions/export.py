@@ -67,8 +67,9 @@ def keeper_ids(
             removed.update(c["item"] for c in r["companions"] if "item" in c)
     else:
         kinds = (*REMOVABLE_KINDS, "edited") if include_edited else REMOVABLE_KINDS
-        kept = {m.id for g in groups for m in g.members if m.keep}
-        kept |= {c for g in groups for m in g.members if m.keep for c in m.companions}
+        # A unit group's "kept" parts only say it removes nothing itself (see plan.build_plan).
+        kept = {m.id for g in groups if g.kind != "unit" for m in g.members if m.keep}
+        kept |= {c for g in groups if g.kind != "unit" for m in g.members if m.keep for c in m.companions}
         for g in groups:
             if g.kind in kinds and any(m.keep for m in g.members):
                 for m in g.members:

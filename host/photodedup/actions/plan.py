@@ -152,7 +152,9 @@ def build_plan(
     wanted = {i for g in groups for m in g.members for i in (m.id, *m.companions)}
     extra = _store_extras(store_path, sorted(wanted))
     b = _Builder(items, extra, merge_into)
-    keeper_ids = {m.id for g in groups for m in g.members if m.keep}
+    # A unit group marks its parts "kept" only to say that it removes nothing by itself: that must not shield
+    # a Live pair (or RAW + JPEG) from being removed whole, as the duplicate of another copy of the pair.
+    keeper_ids = {m.id for g in groups if g.kind != "unit" for m in g.members if m.keep}
     for g in sorted(groups, key=lambda g: g.id):
         b.group(g, removable=g.kind in removable, keeper_ids=keeper_ids)
     merges = b.merges()
@@ -618,7 +620,10 @@ def validate_plan(plan: Any) -> None:
         _need(isinstance(plan.get(key), list), f"{key} must be a list")
     _need(isinstance(plan.get("apple"), dict), "apple must be an object")
     keeper_paths = {
-        k.get("path") for g in plan["groups"] if isinstance(g, dict) for k in g.get("keepers") or []
+        k.get("path")
+        for g in plan["groups"]
+        if isinstance(g, dict) and g.get("kind") != "unit"  # see build_plan: a unit keeps nothing by itself
+        for k in g.get("keepers") or []
     } - {None}
     ids: set[str] = set()
     paths: set[str] = set()

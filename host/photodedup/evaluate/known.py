@@ -149,9 +149,12 @@ def known_pairs() -> list[TruthPair]:
             "motion photo, video removed",
             "same",
         ),
-        # Videos are matched by bytes only until perceptual video fingerprints land (a later issue):
-        # the pair is reported, not counted in the photo target.
-        TruthPair("media/video/sample.mp4", "corrupt/sample_mdat_too_long.mp4", "same video frames", "near"),
+        # Videos: by their perceptual fingerprints (fingerprint/video.py, docs/video.md).
+        TruthPair("media/video/sample.mp4", "corrupt/sample_mdat_too_long.mp4", "same video frames", "same"),
+    ]
+    p += [
+        TruthPair("media/video/sample.mp4", f"media/video/{other}", "video re-encode", "same")
+        for other in ("sample.mkv", "sample_fragmented.mp4", "sample_av1.mp4")
     ]
     base120 = f"{ND}/base_images/ukbench00120.jpg"
     p += [
@@ -181,8 +184,6 @@ def known_pairs() -> list[TruthPair]:
         TruthPair(base120, f"{ND}/mixed_images/ukbench00120_rotation.jpg", "rotated 30°", "near"),
         TruthPair("media/heic/sample_still_photo.heic", "media/motion/sample_MP.heic", "brightness", "near"),
     ]
-    for other in ("sample.mkv", "sample_fragmented.mp4", "sample_av1.mp4"):
-        p.append(TruthPair("media/video/sample.mp4", f"media/video/{other}", "video re-encode", "near"))
     p.append(TruthPair("media/video/sample.mp4", "corrupt/sample_truncated.mp4", "truncated video", "near"))
     # -- an edit and its original: both kept --------------------------------------------------------
     p += [

@@ -16,6 +16,8 @@ from photodedup._types import FileFingerprint
 
 __all__ = ["FingerprintOptions", "describe_error", "fingerprint_path"]
 
+# Sniffed formats that may be camera RAW (TIFF-based RAW sniffs as "TIFF"): see media/raw.py.
+_MAYBE_RAW = frozenset({"TIFF", "CR2", "CR3", "CRW", "RAF", "ORF", "RW2", "MRW", "X3F"})
 # Stills bigger than this are digested in chunks but not decoded (no phone or camera makes one).
 MAX_IMAGE_FILE_BYTES = 1 << 30
 DEFAULT_MAX_PIXELS = 200_000_000
@@ -84,11 +86,18 @@ def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable
             return
         _image(fp, data, options)
     elif fp.media_type == "video":
+        from photodedup.fingerprint.video import NOT_FINGERPRINTED, live_photo_half, video_fingerprint
         from photodedup.media.video import video_meta
 
         meta = video_meta(fp.path)
         fp.video_meta = meta
         fp.width, fp.height = meta.width, meta.height
+        if live_photo_half(meta):  # matched through its still: not decoded
+            fp.video_hash = NOT_FINGERPRINTED
+        else:
+            vf = video_fingerprint(fp.path)
+            fp.video_hash = vf.to_text()
+            fp.warnings.extend(vf.warnings)
 
 
 def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> None:
@@ -97,7 +106,26 @@ def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> Non
     from photodedup.media.decode import decode_image
     from photodedup.media.exif import image_meta
 
-    decoded = decode_image(data, exact=options.exact, max_pixels=options.max_pixels)
+    if fp.format in ("JPEG", "MPO", "HEIF"):
+        # Before the decode, so a motion photo whose still is damaged still has its video recorded.
+        from photodedup.fingerprint.embedded import embedded_video
+
+        fp.motion = embedded_video(data, fp.format)
+        if fp.motion is not None and fp.motion.error:
+            fp.warnings.append(fp.motion.error)
+    raw = None
+    if fp.format in _MAYBE_RAW:
+        from photodedup.media.raw import raw_format
+
+        raw = raw_format(data, fp.format)
+    if raw:
+        # Camera RAW: the hashes come from the preview the camera embedded, the EXIF from the RAW itself.
+        from photodedup.media.raw import decode_raw
+
+        unpacked = decode_raw(data, raw, exact=options.exact, max_pixels=options.max_pixels)
+        decoded, fp.raw_preview = unpacked.decoded, unpacked.preview
+    else:
+        decoded = decode_image(data, exact=options.exact, max_pixels=options.max_pixels)
     fp.format = decoded.format
     fp.width, fp.height = decoded.width, decoded.height
     fp.hashes = hashes_from_image(decoded.image, exact=options.exact)
@@ -109,7 +137,7 @@ def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> Non
         meta = image_meta(decoded.exif)
         # pillow-heif resets the tag in the EXIF it hands back; the decoder kept the original.
         fp.image_meta = replace(meta, orientation=decoded.orientation or meta.orientation)
-    if options.pixel_signature:
+    if options.pixel_signature and not raw:  # a RAW's pixels are sensor data, not a picture to sign
         from PIL import Image
 
         from photodedup.fingerprint.pixelsig import pixel_signature

@@ -12,6 +12,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Container, Iterable
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from photodedup.store.db import Store
 __all__ = ["find_groups", "load_items"]
 
 _LIVE = "status IN ('ok', 'not_on_disk') AND media_type IN ('image', 'video') AND kind != 'sidecar'"
+_VIDEOS = f"{_LIVE} AND media_type = 'video' AND video_hash LIKE 'v%' ORDER BY id"
 
 
 def load_items(store: Store) -> dict[int, MatchItem]:
@@ -198,13 +200,27 @@ def _unit_candidates(store: Store, items: _LazyItems) -> dict[int, MatchItem]:
         for n in lengths
     )
     parts = q(
-        f"SELECT id, path FROM items WHERE {_UNIT_FILE} AND (media_type = 'video' OR {raw_sql})"
+        f"SELECT id, path, taken_at FROM items WHERE {_UNIT_FILE} AND (media_type = 'video' OR {raw_sql})"
     ).fetchall()
     if parts:
-        keys = {(f, s) for f, s, _ in (_split(p) for _, p in parts)}
+        keys = {(f, s) for f, s, _ in (_split(p) for _, p, _ in parts)}
         folders = {f for f, _ in keys}
         for i, path in q(f"SELECT id, path FROM items WHERE {_UNIT_FILE}"):
             if os.path.dirname(path) in folders and _split(path)[:2] in keys:
+                ids.add(i)
+    # Capture-time fallback (names differ): the stills of a video's or RAW's folder taken within a minute
+    # of it, by wall-clock time as ``units`` compares them.
+    near: dict[str, set[str]] = defaultdict(set)  # "YYYY-MM-DDTHH:MM" -> folders
+    for _, path, taken in parts:
+        for minute in _minutes_around(taken):
+            near[minute].add(os.path.dirname(path))
+    if near:
+        for i, path, taken in q(
+            f"SELECT id, path, taken_at FROM items WHERE {_UNIT_FILE} AND media_type = 'image' "
+            "AND substr(taken_at, 1, 16) IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(near))],
+        ):
+            if os.path.dirname(path) in near[taken[:16]]:
                 ids.add(i)
     # Takeout: the video half names its still.
     live_halves = q(
@@ -226,6 +242,17 @@ def _unit_candidates(store: Store, items: _LazyItems) -> dict[int, MatchItem]:
         )
     items.load(ids)
     return {i: items[i] for i in sorted(ids)}
+
+
+def _minutes_around(taken_at: str | None) -> list[str]:
+    """The minute of a capture time and the minutes either side, as ``taken_at`` strings start."""
+    if not taken_at:
+        return []
+    try:
+        t = datetime.fromisoformat(taken_at[:19])
+    except ValueError:
+        return []
+    return [(t + timedelta(minutes=d)).isoformat()[:16] for d in (-1, 0, 1)]
 
 
 def find_groups(
@@ -294,6 +321,17 @@ def find_groups(
 
     # 2. Candidate pairs between class faces, then what each pair is.
     relations = _near_relations(items, lazy, tb, is_rep, members_of, multi_face, pos, t, not_dup)
+    # Videos by their own fingerprints (match.videos); Live Photo halves are unit parts, left out here.
+    from photodedup.match.videos import video_relations
+
+    if lazy is not None:
+        video_ids = [r[0] for r in store.db.conn.execute(f"SELECT id FROM items WHERE {_VIDEOS}")]
+        lazy.load(video_ids)
+    else:
+        video_ids = [i for i, it in items.items() if it.media_type == "video" and it.video is not None]
+    videos = [items[i] for i in video_ids if rep(i)]
+    for key, rel in video_relations(videos, cls, t, lambda a, b: _allowed(a, b, not_dup)).items():
+        relations.setdefault(key, rel)
     for i, parent in tb.edited:  # a Photos edit render and its asset: related by the library itself
         if rep(i) and rep(parent) and cls(parent) != cls(i):
             a, b = sorted((cls(parent), cls(i)))
@@ -464,7 +502,8 @@ def _near_relations(
 
 def _why(cluster: list[int], relations) -> str:
     whys = [relations[(a, b)][2] for a in cluster for b in cluster if a < b and (a, b) in relations]
-    return whys[0] if len(whys) == 1 else f"the same photo ({len(cluster)} versions, every pair alike)"
+    noun = "video" if whys and whys[0].startswith("the same video") else "photo"
+    return whys[0] if len(whys) == 1 else f"the same {noun} ({len(cluster)} versions, every pair alike)"
 
 
 def _group(kind: str, ids: list[int], why: str, items: dict[int, MatchItem], units) -> Group:

@@ -17,6 +17,10 @@ Rules (default order; see docs/keeper.md for why this order):
     kind (both originals, or both edits).
 ``original_over_edit``
     The original beats an edited version; reversed with ``prefer_edits``.
+``whole_capture``
+    A copy that carries more of its capture wins: a Live Photo still with its video, a JPEG with its RAW,
+    a motion photo with its embedded video, over the same picture alone (so removing the copy loses
+    nothing that the keeper does not have).
 ``most_pixels``
     More pixels win (width × height as displayed).
 ``richest_metadata``
@@ -54,6 +58,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from photodedup.match.model import Group, MatchItem
+from photodedup.match.units import RAW_EXTENSIONS
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -71,6 +76,7 @@ DEFAULT_RULES: tuple[str, ...] = (
     "on_disk",
     "not_cloud_copy",
     "original_over_edit",
+    "whole_capture",
     "most_pixels",
     "richest_metadata",
     "favorite_or_albums",
@@ -80,8 +86,8 @@ DEFAULT_RULES: tuple[str, ...] = (
     "tie_break",
 )
 
-# Format names as the store records them (Pillow's names). Camera output first: HEIF/AVIF from
-# phones, then RAW (DNG, NEF, ARW come back as "TIFF"), then JPEG (iPhone JPEGs with a gain map read
+# Format names as the store records them (Pillow's names; camera RAW by its own name, media/raw.py).
+# Camera output first: HEIF/AVIF from phones, then RAW, then JPEG (iPhone JPEGs with a gain map read
 # as "MPO"); conversions (PNG, WebP, GIF, BMP) last. Formats not listed rank after all listed ones.
 DEFAULT_FORMATS: tuple[str, ...] = (
     "HEIF",
@@ -95,6 +101,12 @@ DEFAULT_FORMATS: tuple[str, ...] = (
     "RW2",
     "MRW",
     "X3F",
+    "NEF",
+    "NRW",
+    "ARW",
+    "PEF",
+    "SRW",
+    "RAW",
     "TIFF",
     "JXL",
     "MPO",
@@ -209,6 +221,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> KeeperConfig:
 class _Context:
     config: KeeperConfig
     cloud: dict[int, str]  # id -> why it counts as a cloud copy
+    parts: dict[int, list[str]] = field(default_factory=dict)  # id -> what else of its capture it carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +316,23 @@ def _lose_meta(a: MatchItem, k: MatchItem, c: _Context) -> str:
     return f"less metadata ({_words(_meta_fields(a))} vs {_words(_meta_fields(k))} on the kept copy)"
 
 
+def _parts_of(m: MatchItem, c: _Context | None) -> list[str]:
+    parts = list(c.parts.get(m.id, ())) if c is not None else []
+    if m.motion_blake3:
+        parts.append("its motion-photo video")
+    return parts
+
+
+def _lose_capture_parts(a: MatchItem, k: MatchItem, c: _Context) -> str:
+    mine = _words(_parts_of(a, c)) if _parts_of(a, c) else "nothing"
+    return f"carries less of the capture ({mine} vs {_words(_parts_of(k, c))} with the kept copy)"
+
+
+def _win_capture_parts(k: MatchItem, c: _Context | None) -> str:
+    parts = _parts_of(k, c)
+    return f"it carries the whole capture ({_words(parts)})" if parts else "it carries the whole capture"
+
+
 def _fav_key(m: MatchItem) -> tuple[int, int]:
     return (0 if m.favorite else 1, -len(m.albums))
 
@@ -355,6 +385,11 @@ RULES: dict[str, _Rule] = {
         key=_edit_rank,
         lose=_lose_edit,
         win=lambda k, c: "it is the edited version, as you prefer" if k.is_edit else "it is the original",
+    ),
+    "whole_capture": _Rule(
+        key=lambda m, c: -len(_parts_of(m, c)),
+        lose=_lose_capture_parts,
+        win=_win_capture_parts,
     ),
     "most_pixels": _Rule(
         key=lambda m, c: -m.pixels,
@@ -450,12 +485,16 @@ def _describe(m: MatchItem) -> str:
 
 
 def choose_keeper(
-    members: list[MatchItem], config: KeeperConfig | None = None, override: int | None = None
+    members: list[MatchItem],
+    config: KeeperConfig | None = None,
+    override: int | None = None,
+    parts: dict[int, list[str]] | None = None,
 ) -> tuple[int, dict[int, str]]:
     """The keeper's id and, for every member, the reason in words.
 
     The members are ranked by the configured rules as one lexicographic key, so the result does
-    not depend on their order. ``override`` (a member id a person chose) wins outright.
+    not depend on their order. ``override`` (a member id a person chose) wins outright. ``parts``
+    names what else of its capture a member carries (its Live video, its RAW), from its unit.
     """
     config = config or KeeperConfig()
     if not members:
@@ -466,7 +505,7 @@ def choose_keeper(
     if override is not None and override not in ids:
         raise ValueError(f"override #{override} is not a member of this group ({', '.join(map(str, ids))})")
 
-    ctx = _Context(config=config, cloud=_cloud_copies(members))
+    ctx = _Context(config=config, cloud=_cloud_copies(members), parts=parts or {})
     rules = [(name, RULES[name]) for name in config.order]
     keys = {m.id: tuple(rule.key(m, ctx) for _, rule in rules) for m in members}
     ranked = sorted(members, key=lambda m: keys[m.id])
@@ -506,6 +545,17 @@ def apply_keeper(
     missing = [m.id for m in group.members if m.id not in items]
     if missing:
         raise KeyError(f"group {group.id}: no MatchItem for member id(s) {missing}")
-    keeper, reasons = choose_keeper([items[m.id] for m in group.members], config, override)
+    parts = {m.id: [_part_name(items.get(c)) for c in m.companions] for m in group.members if m.companions}
+    keeper, reasons = choose_keeper([items[m.id] for m in group.members], config, override, parts)
     members = [dataclasses.replace(m, keep=m.id == keeper, reason=reasons[m.id]) for m in group.members]
     return dataclasses.replace(group, members=members)
+
+
+def _part_name(part: MatchItem | None) -> str:
+    if part is None:
+        return "a part of its capture"
+    if part.media_type == "video":
+        return "its Live Photo video"
+    if part.role == "raw" or os.path.splitext(part.path or "")[1].lower() in RAW_EXTENSIONS:
+        return "its RAW"
+    return f"its {part.role or 'companion'} {part.format or 'file'}".replace("_", " ")

@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
+from photodedup.fingerprint.video import VideoFingerprint
+
 __all__ = ["KINDS", "Group", "GroupKind", "MatchItem", "Member", "Relation", "from_row"]
 
 GroupKind = Literal["exact", "same", "edited", "burst", "unit", "similar"]
@@ -58,12 +60,16 @@ class MatchItem:
     alt_phashes: dict[str, int] = field(default_factory=dict)  # r90, r180, r270, trim
     taken_at: str | None = None
     taken_offset: str | None = None
+    taken_subsec: float | None = None  # fraction of a second (EXIF SubSecTimeOriginal)
     make: str | None = None
     model: str | None = None
     gps: bool = False
     content_id: str | None = None
     burst_id: str | None = None
     duration: float | None = None
+    video: VideoFingerprint | None = None  # perceptual video fingerprint (videos only)
+    motion_blake3: str | None = None  # a motion photo's embedded video
+    motion_still_blake3: str | None = None  # its bytes before the video: the bare still
     favorite: bool = False
     hidden: bool = False
     trashed: bool = False
@@ -81,7 +87,12 @@ class MatchItem:
 
     @property
     def pixels(self) -> int:
-        return (self.width or 0) * (self.height or 0)
+        """Width x height; for a letterboxed or pillarboxed video only the picture inside the bars, rounded
+        down to 1/32 of the frame, so that a barred copy never outranks its bar-free original."""
+        pixels = (self.width or 0) * (self.height or 0)
+        if self.video is not None and self.video.content < 1.0:
+            return pixels * int(self.video.content * 32) // 32
+        return pixels
 
     @property
     def aspect(self) -> float | None:
@@ -152,12 +163,16 @@ def from_row(row: dict, source: dict | None = None) -> MatchItem:
         alt_phashes={name: int(row[column], 16) for name, column in _ALT_COLUMNS if row.get(column)},
         taken_at=row.get("taken_at"),
         taken_offset=row.get("taken_offset"),
+        taken_subsec=row.get("taken_subsec"),
         make=_interned(row.get("make")),
         model=_interned(row.get("model")),
         gps=row.get("gps_lat") is not None,
         content_id=row.get("content_id"),
         burst_id=row.get("burst_id"),
         duration=row.get("duration"),
+        video=VideoFingerprint.from_text(row.get("video_hash")) if row.get("video_hash") else None,
+        motion_blake3=row.get("motion_blake3"),
+        motion_still_blake3=row.get("motion_still_blake3"),
         favorite=bool(asset.get("favorite") or takeout.get("favorited")),
         hidden=bool(asset.get("hidden")),
         trashed=bool(asset.get("trashed")),

@@ -13,7 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from photodedup.fingerprint.video import VideoFingerprint
+from photodedup.fingerprint.video import compare as compare_videos
 from photodedup.match.model import GroupKind, MatchItem
+from photodedup.match.units import is_raw
 
 __all__ = [
     "PRESETS",
@@ -22,6 +25,7 @@ __all__ = [
     "hash_distances",
     "relate",
     "relate_variant",
+    "relate_videos",
     "thresholds_for",
 ]
 
@@ -36,15 +40,18 @@ class Thresholds:
     whash: int
     similar: int  # pHash distance for "similar" (review only, never removed)
     aspect_tolerance: float = 0.02  # relative difference of aspect ratios still "the same"
+    # Videos (docs/video.md): mean frame pHash distance for the same video, and for "similar"
+    video: float = 6.0
+    video_similar: float = 10.0
 
 
 PRESETS: dict[str, Thresholds] = {
     # strict: recompressions and resizes only; almost no false positives
-    "strict": Thresholds(phash=4, dhash=6, ahash=6, whash=6, similar=8),
+    "strict": Thresholds(phash=4, dhash=6, ahash=6, whash=6, similar=8, video=4.0),
     # default: also format twins (HEIC/JPEG), 16 MP upscales, stripped metadata, EXIF rotation
     "default": Thresholds(phash=10, dhash=12, ahash=10, whash=10, similar=12),
     # loose: heavier compression (cloud "storage saver" copies); review the result
-    "loose": Thresholds(phash=14, dhash=16, ahash=14, whash=14, similar=14),
+    "loose": Thresholds(phash=14, dhash=16, ahash=14, whash=14, similar=14, video=8.0, video_similar=12.0),
 }
 
 
@@ -65,6 +72,8 @@ def thresholds_for(preset: str = "default", threshold: int | None = None) -> Thr
         whash=threshold,
         similar=max(threshold, base.similar),
         aspect_tolerance=base.aspect_tolerance,
+        video=base.video,
+        video_similar=base.video_similar,
     )
 
 
@@ -108,11 +117,30 @@ def _seconds_apart(a: MatchItem, b: MatchItem) -> float | None:
     # The same instant written in two time zones (EXIF local time vs a UTC sidecar) is one capture.
     if delta >= 900 and delta % 900 < 2 and delta <= 14 * 3600:
         return 0.0
+    # Burst frames share their second; the sub-seconds tell them apart (copies keep them, or lose them).
+    if a.taken_subsec is not None and b.taken_subsec is not None and delta < 900:
+        delta = round(abs((ta - tb).total_seconds() + a.taken_subsec - b.taken_subsec), 3)
     return delta
 
 
 def _same_camera(a: MatchItem, b: MatchItem) -> bool:
     return bool(a.model and b.model and a.model == b.model and (a.make or "") == (b.make or ""))
+
+
+def _other_camera(a: MatchItem, b: MatchItem) -> bool:
+    """Both name their camera, and not the same one."""
+    return bool(a.model and b.model) and not _same_camera(a, b)
+
+
+def _same_instant(a: MatchItem, b: MatchItem) -> bool:
+    """Captured at the same instant to the sub-second (both copies say so)."""
+    return a.taken_subsec is not None and b.taken_subsec is not None and _seconds_apart(a, b) == 0
+
+
+def _same_still(a: MatchItem, b: MatchItem) -> bool:
+    """A motion photo and the same picture without its video: the bytes before the video are equal."""
+    sa, sb = a.motion_still_blake3, b.motion_still_blake3
+    return bool(sa and sa in (b.blake3, sb)) or bool(sb and sb == a.blake3)
 
 
 _NUMBER = re.compile(r"(\d{3,})")
@@ -146,9 +174,15 @@ def relate(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | 
         return "exact", 0, "same bytes"
     if a.apple_fp and a.apple_fp == b.apple_fp:
         return "exact", 0, "same Apple Photos fingerprint"
+    if a.media_type == "video" and b.media_type == "video":
+        return relate_videos(a, b, t)
     if a.media_type != "image" or b.media_type != "image":
-        return None  # videos match by bytes for now; perceptual video fingerprints come later
-    burst = a.burst_id and a.burst_id == b.burst_id
+        return None  # a video and a still: only their bytes (above) relate them
+    # One frame of a burst in two copies (a JPEG and its conversion) keeps the burst id and the capture
+    # time to the sub-second: that is one photo, not two frames.
+    burst = a.burst_id and a.burst_id == b.burst_id and not _same_instant(a, b)
+    if _same_still(a, b):
+        return "same", 0, "the same photo; one also carries its motion-photo video"
     if a.pixel_sig and a.pixel_sig == b.pixel_sig:
         if burst:
             return "burst", 0, f"frames of burst {a.burst_id}"
@@ -162,9 +196,17 @@ def relate(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | 
     if burst:
         return "burst", p, f"frames of burst {a.burst_id}"
     apart = _seconds_apart(a, b)
-    if _same_camera(a, b) and apart is not None and 0 < apart <= 10:
-        return "burst", p, f"a rapid sequence from one camera ({apart:g} s apart)"
+    if apart is not None and 0 < apart <= 10:
+        # Two capture times a moment apart are two shots: a rapid sequence, never copies of each other.
+        if _same_camera(a, b):
+            return "burst", p, f"a rapid sequence from one camera ({apart:g} s apart)"
+        if not _other_camera(a, b):
+            return "burst", p, f"a rapid sequence ({apart:g} s apart)"
+        return "similar", p, f"look alike, but taken {apart:g} s apart by different cameras"
     looks_same = p <= t.phash and dh <= t.dhash and ah <= t.ahash and wh <= t.whash
+    if looks_same and is_raw(a) != is_raw(b):
+        # A RAW holds what no JPEG of it does: it is never a duplicate of a processed picture.
+        return "similar", p, "a RAW and a processed picture of the same shot: both kept"
     if _edit_of(a, b):
         return "edited", p, "an edited version and its original"
     if looks_same and apart is not None and apart > 10:
@@ -174,6 +216,40 @@ def relate(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | 
     if looks_same:
         return "similar", p, "look alike at a different aspect ratio (cropped or stretched)"
     return "similar", p, f"similar (pHash {p} bits apart)"
+
+
+# Copies of one video may differ in length by this share (container rounding, a dropped last frame)...
+VIDEO_DURATION_TOLERANCE = 0.05
+# ...and "similar" videos (a trimmed copy, an edit) keep at least this share of the longer one.
+VIDEO_SIMILAR_RATIO = 0.5
+
+
+def video_lengths_agree(a: VideoFingerprint, b: VideoFingerprint) -> bool:
+    """Within 5 % of the longer, plus one frame of the slower: a 15 fps copy of a 0.57 s clip at 30 fps
+    ends one 1/15 s frame later (0.600 s, 5.8 % longer), which only matters for very short clips."""
+    longer = max(a.duration, b.duration)
+    return abs(a.duration - b.duration) <= VIDEO_DURATION_TOLERANCE * longer + max(a.interval, b.interval)
+
+
+def relate_videos(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | None, str] | None:
+    """Two videos by their fingerprints (byte-identical ones were settled by ``relate``): the same video
+    when their lengths agree and their frames are ``t.video`` bits apart on average (re-encodes measure
+    0-4, unrelated clips 22 and more: docs/video.md); similar, for review, when they look alike but one
+    is much shorter (trimmed) or a little further apart. Live Photo halves never get here (units)."""
+    if a.video is None or b.video is None:
+        return None
+    c = compare_videos(a.video, b.video)
+    if c.distance is None:
+        return None  # black or blank: their frames say nothing
+    d = round(c.distance)
+    if c.distance <= t.video and video_lengths_agree(a.video, b.video):
+        if _edit_of(a, b):
+            return "edited", d, "an edited version of the video and its original"
+        return "same", d, f"the same video ({a.video.duration:g} s, frames {c.distance:.1f} bits apart)"
+    if c.distance <= t.video_similar and c.duration_ratio >= VIDEO_SIMILAR_RATIO:
+        lengths = f"{a.video.duration:g} s and {b.video.duration:g} s"
+        return "similar", d, f"videos that look alike ({lengths}, frames {c.distance:.1f} bits apart)"
+    return None
 
 
 _VARIANT_WORDS = {
@@ -192,7 +268,7 @@ def relate_variant(
     plain = relate(a, b, t)
     if plain is not None and plain[0] in ("exact", "same", "burst", "edited"):
         return plain
-    if distance > t.phash or degenerate(a) or degenerate(b):
+    if distance > t.phash or degenerate(a) or degenerate(b) or is_raw(a) != is_raw(b):
         return plain
     apart = _seconds_apart(a, b)
     if apart is not None and apart > 10:

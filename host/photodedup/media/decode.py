@@ -73,6 +73,7 @@ class ImageTooLargeError(DecodeError):
 
 _heif_lock = threading.Lock()
 _heif_registered = False
+_jxl_registered = False
 
 
 def _register_heif() -> None:
@@ -86,6 +87,76 @@ def _register_heif() -> None:
 
             pillow_heif.register_heif_opener()
             _heif_registered = True
+
+
+def _register_jxl() -> None:
+    """Register the JPEG XL plugin (pillow-jxl-plugin) on the first JXL file: its import costs ~70 ms.
+
+    It decodes with every core by default; scans already run one process per core, so one thread each.
+    """
+    global _jxl_registered
+    if _jxl_registered:
+        return
+    with _heif_lock:
+        if not _jxl_registered:
+            from pillow_jxl import JpegXLImagePlugin
+
+            JpegXLImagePlugin.DECODE_THREADS = 1
+            _jxl_registered = True
+
+
+def _is_jxl(raw: bytes) -> bool:
+    return raw[:2] == b"\xff\x0a" or raw[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+
+
+class _Bits:
+    """LSB-first bit reader over a JPEG XL codestream header."""
+
+    def __init__(self, data: bytes):
+        self.value, self.pos = int.from_bytes(data[:32], "little"), 0
+
+    def u(self, n: int) -> int:
+        out = (self.value >> self.pos) & ((1 << n) - 1)
+        self.pos += n
+        return out
+
+    def u32(self, *bits: int) -> int:
+        return self.u(bits[self.u(2)])
+
+
+_JXL_RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4), 7: (2, 1)}
+
+
+def jxl_size(raw: bytes) -> tuple[int, int] | None:
+    """Width and height from a JPEG XL SizeHeader (bare codestream or the ``jxlc``/``jxlp`` box of the
+    container), read before any pixel is decoded: the plugin decodes the whole image when it opens it."""
+    if raw[:2] != b"\xff\x0a":
+        pos, code = 0, None
+        while pos + 8 <= min(len(raw), 1 << 20):
+            size, kind = struct.unpack_from(">I4s", raw, pos)
+            head = 8
+            if size == 1 and pos + 16 <= len(raw):
+                size, head = struct.unpack_from(">Q", raw, pos + 8)[0], 16
+            if kind == b"jxlc":
+                code = raw[pos + head : pos + head + 40]
+            elif kind == b"jxlp":
+                code = raw[pos + head + 4 : pos + head + 44]
+            if code is not None or size < head:
+                break
+            pos += size
+        if not code or code[:2] != b"\xff\x0a":
+            return None
+        raw = code
+    b = _Bits(raw[2:])
+    div8 = b.u(1)
+    height = (b.u(5) + 1) * 8 if div8 else b.u32(9, 13, 18, 30) + 1
+    ratio = b.u(3)
+    if ratio:
+        num, den = _JXL_RATIOS[ratio]
+        width = height * num // den
+    else:
+        width = (b.u(5) + 1) * 8 if div8 else b.u32(9, 13, 18, 30) + 1
+    return width, height
 
 
 _bomb_lock = threading.Lock()
@@ -174,6 +245,11 @@ def _exif_of(im: Image.Image) -> Image.Exif | None:
 def _orientation_of(im: Image.Image, exif: Image.Exif | None) -> int | None:
     if im.format == "HEIF":
         value = im.info.get("original_orientation")
+    elif im.format == "JXL" and not getattr(im, "jpeg", False):
+        # JPEG XL orients the pixels by its codestream header, which the specification makes authoritative:
+        # any EXIF orientation is to be ignored. (A losslessly recompressed JPEG comes back as that JPEG,
+        # unturned, with its EXIF: that one is turned like any JPEG.)
+        return None
     else:
         value = exif.get(_ORIENTATION_TAG) if exif is not None else None
     return value if isinstance(value, int) and 1 <= value <= 8 else None
@@ -197,6 +273,14 @@ def decode_image(
     if not raw:
         raise NotAnImageError("not an image (empty file, 0 bytes)")
     _register_heif()
+    if _is_jxl(raw):
+        _register_jxl()
+        size = jxl_size(raw)
+        if size and size[0] * size[1] > max_pixels:
+            w, h = size
+            raise ImageTooLargeError(
+                f"image too large: {w * h:,} pixels ({w}x{h}) exceeds the {max_pixels:,} cap"
+            )
     with _own_pixel_cap():
         try:
             im = Image.open(io.BytesIO(raw))
@@ -233,6 +317,8 @@ def _decode_opened(im: Image.Image, *, exact: bool, max_pixels: int) -> DecodedI
         raise _load_error(exc, fmt) from exc
     exif = _exif_of(im)  # after load: PNG keeps EXIF in chunks after the pixels
     orientation = _orientation_of(im, exif)
+    if fmt == "JXL" and orientation is None and exif is not None and _ORIENTATION_TAG in exif:
+        del exif[_ORIENTATION_TAG]  # ignored by JPEG XL (see _orientation_of): nobody downstream may use it
     if fmt == "HEIF" and orientation in (5, 6, 7, 8):
         width, height = height, width  # libheif reports the rotated size; give the stored one
     if not exact and fmt != "HEIF":

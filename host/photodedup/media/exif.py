@@ -25,6 +25,7 @@ _GPS_IFD = 0x8825
 _MAKE, _MODEL, _ORIENTATION, _DATETIME = 0x010F, 0x0110, 0x0112, 0x0132
 _DATETIME_ORIGINAL, _DATETIME_DIGITIZED = 0x9003, 0x9004
 _OFFSET_TIME, _OFFSET_TIME_ORIGINAL, _OFFSET_TIME_DIGITIZED = 0x9010, 0x9011, 0x9012
+_SUBSEC, _SUBSEC_ORIGINAL, _SUBSEC_DIGITIZED = 0x9290, 0x9291, 0x9292
 _MAKERNOTE = 0x927C
 _GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON, _GPS_ALT_REF, _GPS_ALT = 1, 2, 3, 4, 5, 6
 
@@ -54,15 +55,16 @@ def image_meta(exif: Any) -> ImageMeta:
     exif_ifd = _ifd(exif, _EXIF_IFD)
     gps = _ifd(exif, _GPS_IFD)
 
-    taken_at = taken_offset = None
-    for date_src, date_tag, offset_tag in (
-        (exif_ifd, _DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL),
-        (exif_ifd, _DATETIME_DIGITIZED, _OFFSET_TIME_DIGITIZED),
-        (exif, _DATETIME, _OFFSET_TIME),
+    taken_at = taken_offset = taken_subsec = None
+    for date_src, date_tag, offset_tag, subsec_tag in (
+        (exif_ifd, _DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL, _SUBSEC_ORIGINAL),
+        (exif_ifd, _DATETIME_DIGITIZED, _OFFSET_TIME_DIGITIZED, _SUBSEC_DIGITIZED),
+        (exif, _DATETIME, _OFFSET_TIME, _SUBSEC),
     ):
         taken_at = _date(_get(date_src, date_tag))
         if taken_at:
             taken_offset = _offset(_get(exif_ifd, offset_tag))
+            taken_subsec = _subsec(_get(exif_ifd, subsec_tag))
             break
 
     lat, lon, alt = _gps(gps)
@@ -70,6 +72,7 @@ def image_meta(exif: Any) -> ImageMeta:
     return ImageMeta(
         taken_at=taken_at,
         taken_offset=taken_offset,
+        taken_subsec=taken_subsec,
         make=_text(_get(exif, _MAKE)),
         model=_text(_get(exif, _MODEL)),
         gps_lat=lat,
@@ -175,6 +178,14 @@ def _offset(value: Any) -> str | None:
     if not m or int(m.group(1)) > 14 or int(m.group(2)) > 59:
         return None
     return text
+
+
+def _subsec(value: Any) -> float | None:
+    """EXIF SubSecTime digits ("878", "05") as the fraction of a second they write (0.878, 0.05)."""
+    text = _text(value)
+    if not text or not text.isdigit() or len(text) > 9:
+        return None
+    return int(text) / 10 ** len(text)
 
 
 def _orientation(value: Any) -> int | None:

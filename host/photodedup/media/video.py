@@ -9,11 +9,15 @@ display matrix only on decoded frames; other containers decode one frame to lear
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any, BinaryIO
 
 import av
@@ -21,7 +25,7 @@ import av
 from photodedup._types import VideoMeta
 from photodedup.media.sniff import SNIFF_BYTES, media_type_of, sniff_format
 
-__all__ = ["VideoError", "video_meta"]
+__all__ = ["SampledFrames", "VideoError", "sample_frames", "video_meta"]
 
 _CONTENT_ID_KEY = "com.apple.quicktime.content.identifier"
 _MAKE_KEYS = ("com.apple.quicktime.make", "make", "com.android.manufacturer")
@@ -56,32 +60,10 @@ def video_meta(path: str | os.PathLike[str]) -> VideoMeta:
     missing, empty, a still image, unreadable by FFmpeg, or holds no video stream.
     """
     name = os.fspath(path)
-    try:
-        with open(name, "rb") as f:
-            head = f.read(SNIFF_BYTES)
-    except FileNotFoundError as exc:
-        raise VideoError("video file does not exist") from exc
-    except OSError as exc:
-        raise VideoError(f"cannot read file: {_reason(exc)}") from exc
-    if not head:
-        raise VideoError("empty file (0 bytes)")
-    # FFmpeg happily opens stills (JPEG, PNG, HEIC) as one-frame "videos": refuse them here.
-    fmt = sniff_format(head)
-    if media_type_of(fmt) == "image":
-        raise VideoError(f"not a video: the content is a {fmt} still image")
-    try:
-        container = av.open(name, metadata_errors="replace")
-    except Exception as exc:
-        raise VideoError(f"damaged or unsupported video: {_reason(exc)}") from exc
+    container = _open(name)
     with container:
         demuxer = container.format.name
-        if demuxer == "image2" or demuxer.endswith("_pipe"):
-            raise VideoError(f"not a video: FFmpeg only finds a still image in it ({demuxer})")
-        if not container.streams.video:
-            raise VideoError("no video stream in the file")
         stream = container.streams.video[0]
-        if not stream.codec_context.width or not stream.codec_context.height:
-            raise VideoError("damaged video: the stream has no readable picture size")
         meta = {k.lower(): v for k, v in (container.metadata or {}).items()}
         stream_meta = {k.lower(): v for k, v in (stream.metadata or {}).items()}
         fps = _fps(container, stream)
@@ -102,6 +84,249 @@ def video_meta(path: str | os.PathLike[str]) -> VideoMeta:
             model=_first(meta, _MODEL_KEYS),
             content_id=_content_id(meta.get(_CONTENT_ID_KEY)),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SampledFrames:
+    """Small upright grey pictures of a video at given fractions of its length.
+
+    ``span`` is the time from the first to the last frame and ``interval`` the median time
+    between frames: together a duration that, unlike the container's, does not depend on how
+    long the muxer says the last frame lasts (a 15 fps copy of a 0.57 s clip reads 0.67 s).
+    """
+
+    span: float  # seconds
+    interval: float  # seconds
+    frames: list  # one (size, size) uint8 array per fraction, display rotation applied
+    decoded: int  # frames the decoder produced (for the benchmark and tests)
+    rejected: int = 0  # packets the decoder refused (damaged data it could step over)
+
+
+# A decoder may drop a frame we asked for (open-GOP leading pictures after a seek): the next
+# one stands in for it. Seek only when it skips this many frames or more.
+_MIN_SKIP = 8
+# The header's length may exceed the frames (a cut file) by this much before it counts as damage.
+_TRUNCATED_SLACK = 0.25
+_MAX_PACKET_ERRORS = 50
+
+
+def sample_frames(
+    path: str | os.PathLike[str] | BinaryIO, fractions: Sequence[float], size: int = 128
+) -> SampledFrames:
+    """Decode the frames nearest to ``fractions`` (0..1) of the span between first and last frame.
+
+    Only the frames needed are decoded: one demux pass lists every frame's time and the key
+    frames; then each wanted frame is reached from the key frame before it (a seek, when that
+    skips frames), with frames nobody references left undecoded (``skip_frame``) unless wanted.
+    Each is scaled by FFmpeg to ``size`` x ``size`` grey and turned by its display matrix.
+    ``path`` may also be a seekable binary file (a motion photo's embedded clip, as a BytesIO).
+    Raises :class:`VideoError` for unreadable, damaged or truncated videos.
+    """
+    container = _open(path if hasattr(path, "read") else os.fspath(path))
+    with container:
+        stream = container.streams.video[0]
+        times, keys = _frame_index(container, stream)
+        if not times:
+            raise VideoError("damaged video: no frame data in the file")
+        tb = float(stream.time_base or 0) or 1.0
+        span = (times[-1] - times[0]) * tb
+        interval = _median_step(times) * tb
+        header = _stream_seconds(container, stream) or 0.0
+        if header - (span + interval) > max(_TRUNCATED_SLACK * header, 2 * interval):
+            raise VideoError(
+                f"truncated or damaged video: frame data stops at {span + interval:.2f} s"
+                f" of the {header:.2f} s its header states"
+            )
+        wanted = [_nearest(times, times[0] + f * (times[-1] - times[0])) for f in fractions]
+        got, decoded, rejected = _decode_at(container, stream, sorted(set(wanted)), keys, times, size)
+    if len(got) < len(set(wanted)):
+        last = max(got, default=None)
+        where = f"after {(last - times[0]) * tb:.2f} s" if last is not None else "at all"
+        raise VideoError(f"damaged video: frames cannot be decoded {where} ({span + interval:.2f} s long)")
+    frames = [got[w] for w in wanted]
+    return SampledFrames(span=span, interval=interval, frames=frames, decoded=decoded, rejected=rejected)
+
+
+def _stream_seconds(container: Any, stream: Any) -> float | None:
+    """How long the header says the video stream lasts: its own duration (MP4/MOV), its DURATION tag
+    (MKV), or the file's when it holds nothing else; None when unknown (an audio track may be longer)."""
+    if stream.duration and stream.duration > 0 and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = {k.upper(): v for k, v in (stream.metadata or {}).items()}.get("DURATION", "")
+    try:
+        hours, minutes, seconds = tag.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        pass
+    if len(container.streams) == 1 and container.duration and container.duration > 0:
+        return container.duration / av.time_base
+    return None
+
+
+def _frame_index(container: Any, stream: Any) -> tuple[list[int], list[int]]:
+    """Presentation times of every frame (sorted) and of the key frames, from one demux pass.
+
+    Packets without a timestamp are numbered as if they were frames of a constant rate stream.
+    """
+    times: list[int] = []
+    keys: list[int] = []
+    try:
+        for packet in container.demux(stream):
+            if not packet.size:
+                continue
+            t = packet.pts if packet.pts is not None else packet.dts
+            if t is None:
+                t = times[-1] + 1 if times else 0
+            times.append(t)
+            if packet.is_keyframe:
+                keys.append(t)
+    except av.FFmpegError:
+        pass  # a cut or damaged tail: the frames before it still count (checked against the header)
+    times.sort()
+    keys.sort()
+    return times, keys
+
+
+def _median_step(times: list[int]) -> float:
+    steps = sorted(b - a for a, b in pairwise(times) if b > a)
+    return float(steps[len(steps) // 2]) if steps else 0.0
+
+
+def _nearest(times: list[int], target: float) -> int:
+    k = bisect.bisect_left(times, target)
+    if k == 0:
+        return times[0]
+    if k == len(times):
+        return times[-1]
+    before, after = times[k - 1], times[k]
+    return before if target - before <= after - target else after
+
+
+def _decode_at(
+    container: Any, stream: Any, wanted: list[int], keys: list[int], times: list[int], size: int
+) -> tuple[dict[int, Any], int, int]:
+    """The frames at the times in ``wanted`` (sorted) as small grey arrays, how many frames were decoded
+    and how many packets the decoder refused.
+
+    Goes forward from the key frame before each wanted frame, seeking when that skips at least
+    ``_MIN_SKIP`` frames. If a seek lands past its frame (a poor index) it starts over from the
+    beginning without seeking. A packet the decoder rejects is passed over (the decoder picks up
+    at the next key frame); a wanted frame that never comes out is replaced by the next one.
+    """
+    ctx = stream.codec_context
+    wanted_set = set(wanted)
+    position = {t: k for k, t in enumerate(times)}
+    got: dict[int, Any] = {}
+    decoded = errors = 0
+    i = 0
+    seeking = True
+    sought = None  # the key frame of the last seek: never sought twice (an index that lands early)
+    while i < len(wanted):
+        start = _key_before(keys, wanted[i]) if seeking else None
+        try:
+            if start is None or start == keys[0]:
+                container.seek(0)  # the beginning, however the file's timestamps start
+                start = None
+            else:
+                container.seek(start, stream=stream)
+        except av.FFmpegError:
+            if not seeking:
+                break
+            seeking = False
+            continue
+        sought = start
+        just_sought = start is not None
+        jump = False
+        for packet in container.demux(stream):
+            ctx.skip_frame = "NONREF" if packet.size and packet.pts not in wanted_set else "DEFAULT"
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                errors += 1
+                if errors > _MAX_PACKET_ERRORS:
+                    break
+                continue
+            for frame in frames:
+                decoded += 1
+                t = frame.pts
+                if t is None:
+                    continue
+                if just_sought and t > wanted[i]:
+                    seeking = False  # landed past the frame: start over from the beginning
+                    jump = True
+                    break
+                just_sought = False
+                while i < len(wanted) and wanted[i] <= t:
+                    got[wanted[i]] = _small(frame, size)
+                    i += 1
+                if i == len(wanted):
+                    ctx.skip_frame = "DEFAULT"
+                    return got, decoded, errors
+                ahead = _key_before(keys, wanted[i])
+                skip = position.get(ahead, 0) - position.get(t, 0) if ahead is not None else 0
+                if seeking and ahead != sought and skip >= _MIN_SKIP:
+                    jump = True
+                    break
+            if jump:
+                break
+        ctx.skip_frame = "DEFAULT"
+        if not jump and just_sought and seeking:
+            seeking = False  # nothing came out after the seek (a demuxer that seeks poorly): from the start
+            continue
+        if not jump:
+            break  # end of the stream
+    return got, decoded, errors
+
+
+def _key_before(keys: list[int], t: int) -> int | None:
+    k = bisect.bisect_right(keys, t)
+    return keys[k - 1] if k else None
+
+
+def _small(frame: Any, size: int) -> Any:
+    """(size, size) grey, turned upright: FFmpeg's rotation is counter-clockwise degrees."""
+    import numpy as np
+
+    gray = frame.to_ndarray(width=size, height=size, format="gray", interpolation="AREA")
+    turns = round((frame.rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(gray, turns)) if turns else gray
+
+
+def _open(name: str | BinaryIO) -> Any:
+    """The container, checked to hold a video stream with a picture size (VideoError otherwise)."""
+    try:
+        if isinstance(name, str):
+            with open(name, "rb") as f:
+                head = f.read(SNIFF_BYTES)
+        else:
+            head = name.read(SNIFF_BYTES)
+            name.seek(0)
+    except FileNotFoundError as exc:
+        raise VideoError("video file does not exist") from exc
+    except OSError as exc:
+        raise VideoError(f"cannot read file: {_reason(exc)}") from exc
+    if not head:
+        raise VideoError("empty file (0 bytes)")
+    # FFmpeg happily opens stills (JPEG, PNG, HEIC) as one-frame "videos": refuse them here.
+    fmt = sniff_format(head)
+    if media_type_of(fmt) == "image":
+        raise VideoError(f"not a video: the content is a {fmt} still image")
+    try:
+        container = av.open(name, metadata_errors="replace")
+    except Exception as exc:
+        raise VideoError(f"damaged or unsupported video: {_reason(exc)}") from exc
+    demuxer = container.format.name
+    problem = None
+    if demuxer == "image2" or demuxer.endswith("_pipe"):
+        problem = f"not a video: FFmpeg only finds a still image in it ({demuxer})"
+    elif not container.streams.video:
+        problem = "no video stream in the file"
+    elif not (ctx := container.streams.video[0].codec_context).width or not ctx.height:
+        problem = "damaged video: the stream has no readable picture size"
+    if problem:
+        container.close()
+        raise VideoError(problem)
+    return container
 
 
 def _reason(exc: Exception) -> str:

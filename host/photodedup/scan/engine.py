@@ -347,7 +347,8 @@ def _reusable(blake3: str) -> bool:
     try:
         row = _worker_conn.execute(
             "SELECT 1 FROM items WHERE blake3 = ? AND status IN ('ok','gone') "
-            "AND (media_type != 'image' OR decode_mode IN (?, ?)) LIMIT 1",
+            "AND (media_type != 'image' OR decode_mode IN (?, ?)) "
+            "AND (media_type != 'video' OR video_hash IS NOT NULL) LIMIT 1",
             [blake3, modes[0], modes[-1]],
         ).fetchone()
     except sqlite3.Error:
@@ -608,15 +609,42 @@ def _fingerprint_columns(fp: FileFingerprint) -> dict:
                 out[col] = value
         if m.taken_at:
             out["taken_at"], out["taken_offset"] = m.taken_at, m.taken_offset
+            out["taken_subsec"] = m.taken_subsec
+    if fp.motion is not None:
+        out.update(_motion_columns(fp.motion))
+    if fp.raw_preview is not None:
+        p = fp.raw_preview
+        out.update(raw_preview=p.source, raw_preview_width=p.width, raw_preview_height=p.height)
     v = fp.video_meta
     if v is not None:
-        out.update(duration=v.duration, rotation=v.rotation, codec=v.codec)
+        out.update(duration=v.duration, rotation=v.rotation, codec=v.codec, video_hash=fp.video_hash)
         for col in ("make", "model", "content_id"):
             if getattr(v, col):
                 out[col] = getattr(v, col)
         if v.created_at:
             out["taken_at"] = v.created_at
     return out
+
+
+def _motion_columns(mo) -> dict:
+    """A motion photo's embedded video: where it is, its digests, and what its container says (JSON)."""
+    meta: dict = {"found_by": mo.found_by}
+    if mo.truncated:
+        meta["truncated"] = True
+    if mo.error:
+        meta["error"] = mo.error
+    if mo.meta is not None:
+        v = mo.meta
+        for key in ("duration", "width", "height", "rotation", "codec", "fps", "created_at"):
+            if getattr(v, key) is not None:
+                meta[key] = getattr(v, key)
+    return {
+        "motion_offset": mo.offset,
+        "motion_length": mo.length,
+        "motion_blake3": mo.blake3,
+        "motion_still_blake3": mo.still_blake3,
+        "motion_meta": json.dumps(meta),
+    }
 
 
 # Everything a stored item knows that a person or a script may want, in the store's own column order.
@@ -639,4 +667,6 @@ def log_record(row: dict) -> dict:
     rec = {k: row[k] for k in LOG_FIELDS if row.get(k) is not None}
     if row.get("meta"):
         rec["meta"] = json.loads(row["meta"])
+    if row.get("motion_meta"):
+        rec["motion_meta"] = json.loads(row["motion_meta"])
     return rec

@@ -173,7 +173,8 @@ class Store:
         modes = ("exact", "exact") if exact else ("reduced", "full")
         rows = self.db.execute(
             "SELECT * FROM items WHERE blake3 = ? AND status IN ('ok', 'gone') "
-            "AND (media_type != 'image' OR decode_mode IN (?, ?)) ORDER BY status = 'gone', id LIMIT 1",
+            "AND (media_type != 'image' OR decode_mode IN (?, ?)) "
+            "AND (media_type != 'video' OR video_hash IS NOT NULL) ORDER BY status = 'gone', id LIMIT 1",
             [blake3, *modes],
         )
         cols = [d[0] for d in rows.description]

@@ -115,6 +115,45 @@ MIGRATIONS: list[str] = [
         message TEXT
     );
     """,
+    # 5 (issue 5): sub-second capture time (EXIF SubSecTimeOriginal, a fraction); a motion photo's embedded
+    # video: where its MP4 lies in the file, the digests of the video and of the bare still before it, and
+    # JSON of how it was found and what its container says; for camera RAW, which embedded picture was hashed.
+    # Items an older photodedup read before it knew these (camera RAW read as a TIFF thumbnail, the phones
+    # that make motion photos: Google, Samsung, Pixel names) lose their change markers and decode mode, so
+    # the next scan fingerprints them again instead of skipping them or reusing their old fingerprints.
+    # (No "--" comments here: a statement that starts with one is skipped by _split_sql.)
+    """
+    ALTER TABLE items ADD COLUMN taken_subsec REAL;
+    ALTER TABLE items ADD COLUMN motion_offset INTEGER;
+    ALTER TABLE items ADD COLUMN motion_length INTEGER;
+    ALTER TABLE items ADD COLUMN motion_blake3 TEXT;
+    ALTER TABLE items ADD COLUMN motion_still_blake3 TEXT;
+    ALTER TABLE items ADD COLUMN motion_meta TEXT;
+    ALTER TABLE items ADD COLUMN raw_preview TEXT;
+    ALTER TABLE items ADD COLUMN raw_preview_width INTEGER;
+    ALTER TABLE items ADD COLUMN raw_preview_height INTEGER;
+    CREATE INDEX items_motion_blake3 ON items(motion_blake3) WHERE motion_blake3 IS NOT NULL;
+    CREATE TEMP TABLE refresh AS SELECT id, source_id FROM items
+        WHERE media_type = 'image' AND status IN ('ok', 'error') AND (
+            lower(make) IN ('google', 'samsung') OR upper(path) LIKE '%MVIMG%' OR upper(path) LIKE '%.MP.%'
+            OR format IN ('CR2', 'CR3', 'CRW', 'RAF', 'ORF', 'RW2', 'MRW', 'X3F')
+            OR (format = 'TIFF' AND lower(substr(path, -4)) IN ('.nef', '.nrw', '.arw', '.srf', '.sr2',
+                '.dng', '.pef', '.srw', '.3fr', '.iiq', '.erf', '.kdc', '.dcr', '.mos', '.mef', '.raw',
+                '.rwl')));
+    UPDATE items SET mtime_ns = NULL, asset_modified = NULL, decode_mode = NULL
+        WHERE id IN (SELECT id FROM refresh);
+    UPDATE sources SET modified_key = NULL WHERE id IN (SELECT source_id FROM refresh);
+    DROP TABLE refresh;
+    """,
+    # 6 (issue 5): the perceptual video fingerprint (fingerprint/video.py, text form). Videos recorded
+    # before it have none: their change markers are cleared so that the next scan fingerprints them
+    # (a file by size and mtime, a library asset by its modification date, a library by its database).
+    """
+    ALTER TABLE items ADD COLUMN video_hash TEXT;
+    UPDATE items SET mtime_ns = NULL, asset_modified = NULL WHERE media_type = 'video' AND status = 'ok';
+    UPDATE sources SET modified_key = NULL
+        WHERE id IN (SELECT source_id FROM items WHERE media_type = 'video' AND status = 'ok');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -139,6 +178,7 @@ FINGERPRINT_COLUMNS = (
     "decode_mode",
     "taken_at",
     "taken_offset",
+    "taken_subsec",
     "make",
     "model",
     "gps_lat",
@@ -150,4 +190,13 @@ FINGERPRINT_COLUMNS = (
     "duration",
     "rotation",
     "codec",
+    "motion_offset",
+    "motion_length",
+    "motion_blake3",
+    "motion_still_blake3",
+    "motion_meta",
+    "raw_preview",
+    "raw_preview_width",
+    "raw_preview_height",
+    "video_hash",
 )
