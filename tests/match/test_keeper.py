@@ -64,6 +64,7 @@ RULE_CASES = [
     ("oldest_import", {"date_added": D1}, {}, "no import date"),
     ("oldest_import", {"date_added": D1}, {"date_added": D2}, "imported later"),
     ("camera_format", {"format": "HEIF"}, {"format": "JPEG"}, "less preferred format (JPEG vs HEIF)"),
+    ("plain_name", {"path": "/p/IMG_1.jpg"}, {"path": "/q/copy of IMG_1.jpg"}, "name marks it as a copy"),
 ]  # fmt: skip
 
 
@@ -400,3 +401,25 @@ def test_real_scan_keeps_the_larger_file(tmp_path, data_dir):
         reasons[big.id].startswith("kept: the original file on disk, 640×480 JPEG")
         and "most pixels" in reasons[big.id]
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "marked"),
+    [
+        ("copy of IMG_1.jpg", True),
+        ("IMG_1 copy.jpg", True),
+        ("IMG_1 copy 2.JPG", True),
+        ("IMG_1 - Copy.jpg", True),
+        ("IMG_1 - Copy (3).jpg", True),
+        ("IMG_1 (1).jpeg", True),
+        ("IMG_1(2).jpeg", True),
+        ("IMG_1.jpg", False),
+        ("copycat.jpg", False),
+        ("IMG_1-1.jpg", False),
+        ("photocopy.jpg", False),
+    ],
+)
+def test_plain_name_knows_copy_markers(name, marked):
+    plain, other = item(1, path=f"/p/{name}"), item(2, path="/p/IMG_9.jpg")
+    kept, reasons = keep(plain, other)
+    assert (kept == 2) == marked, reasons

@@ -34,6 +34,8 @@ Rules (default order; see docs/keeper.md for why this order):
 ``camera_format``
     For equal pixels, the format listed first in ``prefer_formats`` (the camera's own HEIC over a
     JPEG conversion). More pixels always beat a preferred format, wherever the rule is placed.
+``plain_name``
+    A file name without a copy marker ("copy of X", "X copy 2", "X - Copy", "X (1)") beats one with it.
 ``tie_break``
     The lowest id (scanned first). Always applied last, even when not listed.
 
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -83,6 +86,7 @@ DEFAULT_RULES: tuple[str, ...] = (
     "oldest_capture",
     "oldest_import",
     "camera_format",
+    "plain_name",
     "tie_break",
 )
 
@@ -359,6 +363,17 @@ def _lose_import(a: MatchItem, k: MatchItem, c: _Context) -> str:
     return f"imported later ({a.date_added} vs {k.date_added})"
 
 
+# What file managers, browsers and people add to a duplicated file's name (English; Finder, Explorer,
+# downloads): "copy of IMG.jpg", "IMG copy.jpg", "IMG copy 2.jpg", "IMG - Copy.jpg", "IMG (1).jpg".
+_COPY_NAME = re.compile(r"^copy of |(?: copy(?: \d+)?| - copy(?: \(\d+\))?| ?\(\d+\))$", re.IGNORECASE)
+
+
+def _copy_marked(m: MatchItem) -> bool:
+    """Whether the file name says it is a copy; library assets go by their original file name."""
+    name = m.name
+    return bool(name) and bool(_COPY_NAME.search(os.path.splitext(name)[0]))
+
+
 def _lose_format(a: MatchItem, k: MatchItem, c: _Context) -> str:
     if a.pixels != k.pixels:
         return f"fewer pixels than the kept copy ({_dims(a)} vs {_dims(k)})"
@@ -421,6 +436,11 @@ RULES: dict[str, _Rule] = {
         key=lambda m, c: (-m.pixels, c.config.format_rank(m.format)),
         lose=_lose_format,
         win=lambda k, c: f"it is in the camera's own format ({k.format})",
+    ),
+    "plain_name": _Rule(
+        key=lambda m, c: _copy_marked(m),
+        lose=lambda a, k, c: "its name marks it as a copy",
+        win=lambda k, c: "its name is not marked as a copy",
     ),
     "tie_break": _Rule(
         key=lambda m, c: m.id,
