@@ -106,7 +106,11 @@ class EmbeddedVideo:
     still_blake3: str  # digest of the bytes before the clip: the photo as it is without its video
     truncated: bool = False  # the clip's last box runs past the end of the file (a cut copy)
     meta: VideoMeta | None = None
-    error: str | None = None  # why the clip's container could not be read, when it could not
+    error: str | None = None  # why the clip could not be read or fingerprinted, when it could not
+    # The clip's perceptual video fingerprint (fingerprint.video, text form); "-" when the clip could not be
+    # fingerprinted (damaged, cut short); None when it was not asked for (``scan --no-motion-video``).
+    video_hash: str | None = None
+    warnings: tuple[str, ...] = ()  # damage the fingerprint stepped over
 
 
 @dataclass(frozen=True, slots=True)

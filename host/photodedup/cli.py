@@ -72,8 +72,13 @@ def cli() -> None:
     show_default=True,
     help="Refuse to decode images with more pixels than this (decompression bombs).",
 )
+@click.option(
+    "--no-motion-video",
+    is_flag=True,
+    help="Do not fingerprint the video inside motion photos (~1 s each); a later scan without it does.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def scan(paths, db, exact, pixel_signature, workers, json_log, max_pixels, quiet) -> None:
+def scan(paths, db, exact, pixel_signature, workers, json_log, max_pixels, no_motion_video, quiet) -> None:
     """Fingerprint every photo and video under PATH... into the store.
 
     Each PATH may be a folder (scanned recursively), an Apple Photos library
@@ -86,7 +91,12 @@ def scan(paths, db, exact, pixel_signature, workers, json_log, max_pixels, quiet
 
     store = _open_store(db)
     options = ScanOptions(
-        fingerprint=FingerprintOptions(exact=exact, pixel_signature=pixel_signature, max_pixels=max_pixels),
+        fingerprint=FingerprintOptions(
+            exact=exact,
+            pixel_signature=pixel_signature,
+            max_pixels=max_pixels,
+            motion_video=not no_motion_video,
+        ),
         workers=workers,
         json_log=json_log,
     )
@@ -148,6 +158,7 @@ def hash_cmd(files, fmt, exact, pixel_signature) -> None:
                 f"{r['path']}: {r['format']} {r['width']}x{r['height']} blake3={d.get('blake3', '')[:16]} "
                 + " ".join(f"{k}={v}" for k, v in h.items())
                 + (f" motion-video={mo['offset']}+{mo['length']}" if mo else "")
+                + (f" motion-video-hash={mo['video_hash']}" if mo and mo.get("video_hash") else "")
                 + (f" video={r['video_hash']}" if r.get("video_hash") else "")
             )
     sys.exit(EXIT_ITEMS_FAILED if failed else EXIT_OK)

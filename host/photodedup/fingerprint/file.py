@@ -28,6 +28,7 @@ class FingerprintOptions:
     exact: bool = False  # imagededup bit for bit: full decode, no EXIF orientation
     pixel_signature: bool = False  # ImageMagick-compatible signature: costs a full decode
     max_pixels: int = DEFAULT_MAX_PIXELS
+    motion_video: bool = True  # a motion photo's clip gets its video fingerprint (a decode: ~1 s per clip)
 
     @property
     def decode_mode(self) -> str:
@@ -38,21 +39,23 @@ def fingerprint_path(
     path: str,
     options: FingerprintOptions = FingerprintOptions(),
     reusable: Callable[[str], bool] | None = None,
+    known_clip: Callable[[str], str | None] | None = None,
 ) -> FileFingerprint:
-    """``reusable(blake3)`` says the store already has this content's fingerprints: skip decoding."""
+    """``reusable(blake3)`` says the store already has this content's fingerprints: skip decoding.
+    ``known_clip(blake3)`` is the stored video fingerprint of a motion photo's clip with those bytes."""
     try:
         st = os.stat(path)
     except OSError as e:
         return FileFingerprint(path=path, size=0, mtime_ns=0, error=describe_error(e))
     fp = FileFingerprint(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
     try:
-        _fingerprint_into(fp, options, reusable)
+        _fingerprint_into(fp, options, reusable, known_clip)
     except Exception as e:  # one bad file must never stop a scan
         fp.error = describe_error(e)
     return fp
 
 
-def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable) -> None:
+def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable, known_clip=None) -> None:
     from photodedup.fingerprint.exact import digest_bytes, digest_file
     from photodedup.media.sniff import media_type_of, sniff_format
 
@@ -84,7 +87,7 @@ def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable
         if data is None:
             fp.error = f"image file too large to decode ({fp.size:,} bytes)"
             return
-        _image(fp, data, options)
+        _image(fp, data, options, known_clip)
     elif fp.media_type == "video":
         from photodedup.fingerprint.video import NOT_FINGERPRINTED, live_photo_half, video_fingerprint
         from photodedup.media.video import video_meta
@@ -100,7 +103,7 @@ def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable
             fp.warnings.extend(vf.warnings)
 
 
-def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> None:
+def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions, known_clip=None) -> None:
     from photodedup.fingerprint.perceptual import hashes_from_image
     from photodedup.fingerprint.variants import variant_hashes
     from photodedup.media.decode import decode_image
@@ -110,9 +113,11 @@ def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions) -> Non
         # Before the decode, so a motion photo whose still is damaged still has its video recorded.
         from photodedup.fingerprint.embedded import embedded_video
 
-        fp.motion = embedded_video(data, fp.format)
-        if fp.motion is not None and fp.motion.error:
-            fp.warnings.append(fp.motion.error)
+        fp.motion = embedded_video(data, fp.format, options.motion_video, known_clip)
+        if fp.motion is not None:
+            fp.warnings.extend(fp.motion.warnings)
+            if fp.motion.error:
+                fp.warnings.append(fp.motion.error)
     raw = None
     if fp.format in _MAYBE_RAW:
         from photodedup.media.raw import raw_format

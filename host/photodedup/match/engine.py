@@ -25,8 +25,25 @@ from photodedup.store.db import Store
 
 __all__ = ["find_groups", "load_items"]
 
-_LIVE = "status IN ('ok', 'not_on_disk') AND media_type IN ('image', 'video') AND kind != 'sidecar'"
+
+def _live(alias: str = "") -> str:
+    """The rows matching looks at (``alias.`` before each column when given, for a join)."""
+    p = f"{alias}." if alias else ""
+    return (
+        f"{p}status IN ('ok', 'not_on_disk') AND {p}media_type IN ('image', 'video') AND {p}kind != 'sidecar'"
+    )
+
+
+_LIVE = _live()
 _VIDEOS = f"{_LIVE} AND media_type = 'video' AND video_hash LIKE 'v%' ORDER BY id"
+# Motion photos take part in video matching through their clips (a fingerprint, or the clip's bytes).
+_MOTION_CLIPS = f"{_LIVE} AND media_type = 'image' AND motion_video_hash LIKE 'v%' ORDER BY id"
+_CLIP_BYTES = "the same video: the file is the motion photo's own video, byte for byte"
+_CLIP_FILES = (
+    "SELECT m.id, v.id FROM items m JOIN items v ON v.blake3 = m.motion_blake3"
+    f" WHERE m.motion_blake3 IS NOT NULL AND {_live('m')} AND {_live('v')} AND v.media_type = 'video'"
+    " ORDER BY m.id, v.id"
+)
 
 
 def load_items(store: Store) -> dict[int, MatchItem]:
@@ -322,14 +339,33 @@ def find_groups(
     # 2. Candidate pairs between class faces, then what each pair is.
     relations = _near_relations(items, lazy, tb, is_rep, members_of, multi_face, pos, t, not_dup)
     # Videos by their own fingerprints (match.videos); Live Photo halves are unit parts, left out here.
+    # Motion photos meet the videos through their clips: a video file that is a motion photo's clip, byte
+    # for byte or by its frames, is "the same video" as the motion photo, which holds it and its still.
+    from photodedup.match.relate import video_of
     from photodedup.match.videos import video_relations
 
     if lazy is not None:
-        video_ids = [r[0] for r in store.db.conn.execute(f"SELECT id FROM items WHERE {_VIDEOS}")]
-        lazy.load(video_ids)
+        conn = store.db.conn
+        video_ids = [r[0] for r in conn.execute(f"SELECT id FROM items WHERE {_VIDEOS}")]
+        video_ids += [r[0] for r in conn.execute(f"SELECT id FROM items WHERE {_MOTION_CLIPS}")]
+        clip_files = [(m, v) for m, v in conn.execute(_CLIP_FILES)]
+        lazy.load([*video_ids, *(i for pair in clip_files for i in pair)])
     else:
-        video_ids = [i for i, it in items.items() if it.media_type == "video" and it.video is not None]
-    videos = [items[i] for i in video_ids if rep(i)]
+        video_ids = [
+            i for i, it in items.items() if it.media_type in ("video", "image") and video_of(it) is not None
+        ]
+        by_blake3: dict[str, list[int]] = defaultdict(list)
+        for i, it in items.items():
+            if it.media_type == "video" and it.blake3:
+                by_blake3[it.blake3].append(i)
+        clip_files = [
+            (i, v) for i, it in items.items() if it.motion_blake3 for v in by_blake3.get(it.motion_blake3, ())
+        ]
+    for m, v in clip_files:
+        if rep(m) and rep(v) and cls(m) != cls(v) and _allowed(m, v, not_dup):
+            key = (min(cls(m), cls(v)), max(cls(m), cls(v)))
+            relations.setdefault(key, ("same", 0, _CLIP_BYTES))
+    videos = [items[i] for i in sorted(video_ids) if rep(i)]
     for key, rel in video_relations(videos, cls, t, lambda a, b: _allowed(a, b, not_dup)).items():
         relations.setdefault(key, rel)
     for i, parent in tb.edited:  # a Photos edit render and its asset: related by the library itself
@@ -374,6 +410,7 @@ def find_groups(
         override = next((m for m in ids if m in keep_override), None)
         g = apply_keeper(g, items, config, override=override)
         _protect_parts(g, items)
+        _protect_motion_photos(g, items)
         g.reclaimable_bytes = _reclaimable(g, items)
         groups.append(g)
         keeper = next(m.id for m in g.members if m.keep)
@@ -520,6 +557,17 @@ def _protect_parts(g: Group, items: dict[int, MatchItem]) -> None:
         if items[m.id].kind == "asset_part" and not m.keep:
             m.keep = True
             m.reason = "kept: part of a Photos asset (its edited render); it goes only with the asset"
+
+
+def _protect_motion_photos(g: Group, items: dict[int, MatchItem]) -> None:
+    """A video file kept over a motion photo (a person chose it, the photo is in the trash) does not hold
+    the photo's still: a motion photo is never removed in favour of a bare video."""
+    if not any(m.keep and items[m.id].media_type == "video" for m in g.members):
+        return
+    for m in g.members:
+        if not m.keep and items[m.id].media_type == "image":
+            m.keep = True
+            m.reason = "kept: a motion photo; the kept video file does not hold its still"
 
 
 def _reclaimable(g: Group, items: dict[int, MatchItem]) -> int:

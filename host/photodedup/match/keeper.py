@@ -328,6 +328,8 @@ def _parts_of(m: MatchItem, c: _Context | None) -> list[str]:
 
 
 def _lose_capture_parts(a: MatchItem, k: MatchItem, c: _Context) -> str:
+    if a.media_type == "video" and k.media_type == "image" and k.motion_blake3:
+        return "the video alone: the kept motion photo holds this video and its still"
     mine = _words(_parts_of(a, c)) if _parts_of(a, c) else "nothing"
     return f"carries less of the capture ({mine} vs {_words(_parts_of(k, c))} with the kept copy)"
 

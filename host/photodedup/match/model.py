@@ -70,6 +70,7 @@ class MatchItem:
     video: VideoFingerprint | None = None  # perceptual video fingerprint (videos only)
     motion_blake3: str | None = None  # a motion photo's embedded video
     motion_still_blake3: str | None = None  # its bytes before the video: the bare still
+    motion_video: VideoFingerprint | None = None  # its video's perceptual fingerprint (matched with videos)
     favorite: bool = False
     hidden: bool = False
     trashed: bool = False
@@ -173,6 +174,7 @@ def from_row(row: dict, source: dict | None = None) -> MatchItem:
         video=VideoFingerprint.from_text(row.get("video_hash")) if row.get("video_hash") else None,
         motion_blake3=row.get("motion_blake3"),
         motion_still_blake3=row.get("motion_still_blake3"),
+        motion_video=VideoFingerprint.from_text(row.get("motion_video_hash")),
         favorite=bool(asset.get("favorite") or takeout.get("favorited")),
         hidden=bool(asset.get("hidden")),
         trashed=bool(asset.get("trashed")),

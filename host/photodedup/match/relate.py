@@ -27,6 +27,7 @@ __all__ = [
     "relate_variant",
     "relate_videos",
     "thresholds_for",
+    "video_of",
 ]
 
 
@@ -231,23 +232,34 @@ def video_lengths_agree(a: VideoFingerprint, b: VideoFingerprint) -> bool:
     return abs(a.duration - b.duration) <= VIDEO_DURATION_TOLERANCE * longer + max(a.interval, b.interval)
 
 
+def video_of(it: MatchItem) -> VideoFingerprint | None:
+    """What a video is matched by: a video file's own fingerprint, or a motion photo's clip's."""
+    return it.video if it.video is not None else it.motion_video
+
+
 def relate_videos(a: MatchItem, b: MatchItem, t: Thresholds) -> tuple[GroupKind, int | None, str] | None:
     """Two videos by their fingerprints (byte-identical ones were settled by ``relate``): the same video
     when their lengths agree and their frames are ``t.video`` bits apart on average (re-encodes measure
     0-4, unrelated clips 22 and more: docs/video.md); similar, for review, when they look alike but one
-    is much shorter (trimmed) or a little further apart. Live Photo halves never get here (units)."""
-    if a.video is None or b.video is None:
+    is much shorter (trimmed) or a little further apart. Live Photo halves never get here (units).
+    A motion photo takes part through its clip: the same video as a video file means the file is that
+    clip alone (the motion photo carries it and its still)."""
+    va, vb = video_of(a), video_of(b)
+    if va is None or vb is None:
         return None
-    c = compare_videos(a.video, b.video)
+    c = compare_videos(va, vb)
     if c.distance is None:
         return None  # black or blank: their frames say nothing
     d = round(c.distance)
-    if c.distance <= t.video and video_lengths_agree(a.video, b.video):
+    if c.distance <= t.video and video_lengths_agree(va, vb):
         if _edit_of(a, b):
             return "edited", d, "an edited version of the video and its original"
-        return "same", d, f"the same video ({a.video.duration:g} s, frames {c.distance:.1f} bits apart)"
+        if a.video is None or b.video is None:
+            frames = f"{va.duration:g} s, frames {c.distance:.1f} bits apart"
+            return "same", d, f"the same video: the file is the motion photo's own video ({frames})"
+        return "same", d, f"the same video ({va.duration:g} s, frames {c.distance:.1f} bits apart)"
     if c.distance <= t.video_similar and c.duration_ratio >= VIDEO_SIMILAR_RATIO:
-        lengths = f"{a.video.duration:g} s and {b.video.duration:g} s"
+        lengths = f"{va.duration:g} s and {vb.duration:g} s"
         return "similar", d, f"videos that look alike ({lengths}, frames {c.distance:.1f} bits apart)"
     return None
 

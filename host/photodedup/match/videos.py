@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from photodedup.fingerprint.video import FLAT_DISTANCE, POSITIONS, TRIM, VideoFingerprint
 from photodedup.match.model import MatchItem
-from photodedup.match.relate import VIDEO_SIMILAR_RATIO, Thresholds, relate_videos
+from photodedup.match.relate import VIDEO_SIMILAR_RATIO, Thresholds, relate_videos, video_of
 
 __all__ = ["close_pairs", "video_relations"]
 
@@ -62,17 +62,18 @@ def video_relations(
     allowed: Callable[[int, int], bool],
 ) -> dict[tuple[int, int], tuple[str, int | None, str]]:
     """Relations between the classes (``cls``: exact copies are one node) of ``videos``, the fingerprinted
-    videos that are not unit parts. One face per class; pairs a decision keeps apart are left out."""
+    videos that are not unit parts, and motion photos through their clips. One face per class; pairs a
+    decision keeps apart are left out, and so are two motion photos: their stills decide what they are."""
     faces: dict[int, MatchItem] = {}
     for it in videos:
-        if it.video is not None:
+        if video_of(it) is not None:
             faces.setdefault(cls(it.id), it)
     items = list(faces.values())
     out: dict[tuple[int, int], tuple[str, int | None, str]] = {}
-    pairs = close_pairs([it.video for it in items], t.video_similar, VIDEO_SIMILAR_RATIO)
+    pairs = close_pairs([video_of(it) for it in items], t.video_similar, VIDEO_SIMILAR_RATIO)
     for i, j in pairs:
         a, b = items[i], items[j]
-        if not allowed(a.id, b.id):
+        if (a.video is None and b.video is None) or not allowed(a.id, b.id):
             continue
         rel = relate_videos(a, b, t)
         if rel is not None:

@@ -225,7 +225,10 @@ def _library_units(root: str, source_id: int, store: Store, writer: _Writer) -> 
 
     modified = library_modified_key(root)
     source = store.source(source_id)
-    if source.get("modified_key") == modified and source.get("last_complete_scan_id"):
+    unchanged = source.get("modified_key") == modified and source.get("last_complete_scan_id")
+    if unchanged and writer.options.fingerprint.motion_video and store.motion_pending(source_id):
+        unchanged = False  # motion photos whose clips a --no-motion-video scan left: read the assets
+    if unchanged:
         # Photos.sqlite is untouched since the last complete read, and Photos never changes
         # an original without writing to it: every asset is as it was.
         writer.flush()
@@ -348,7 +351,8 @@ def _reusable(blake3: str) -> bool:
         row = _worker_conn.execute(
             "SELECT 1 FROM items WHERE blake3 = ? AND status IN ('ok','gone') "
             "AND (media_type != 'image' OR decode_mode IN (?, ?)) "
-            "AND (media_type != 'video' OR video_hash IS NOT NULL) LIMIT 1",
+            "AND (media_type != 'video' OR video_hash IS NOT NULL) "
+            "AND (motion_offset IS NULL OR motion_video_hash IS NOT NULL) LIMIT 1",
             [blake3, modes[0], modes[-1]],
         ).fetchone()
     except sqlite3.Error:
@@ -356,8 +360,24 @@ def _reusable(blake3: str) -> bool:
     return row is not None
 
 
+def _known_clip(blake3: str) -> str | None:
+    """A stored video fingerprint of these clip bytes (another copy of the motion photo, or the clip
+    extracted to a video file): the clip is then not decoded again."""
+    if _worker_conn is None:
+        return None
+    try:
+        row = _worker_conn.execute(
+            "SELECT motion_video_hash FROM items WHERE motion_blake3 = ? AND motion_video_hash LIKE 'v%' "
+            "UNION ALL SELECT video_hash FROM items WHERE blake3 = ? AND video_hash LIKE 'v%' LIMIT 1",
+            [blake3, blake3],
+        ).fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
 def _work(path: str, options: FingerprintOptions) -> FileFingerprint:
-    return fingerprint_path(path, options, _reusable)
+    return fingerprint_path(path, options, _reusable, _known_clip)
 
 
 def _run(
@@ -444,6 +464,8 @@ class _Writer:
             return False
         if u.fingerprint and k.decode_mode and _family(k.decode_mode) != self.mode_family:
             return False
+        if u.fingerprint and k.motion_pending and self.options.fingerprint.motion_video:
+            return False  # its clip was skipped (--no-motion-video): fingerprinted now
         self.report.unchanged += 1
         if u.preset.get("status") == "not_on_disk":
             self.report.not_on_disk += 1
@@ -500,6 +522,9 @@ class _Writer:
                     c: row[c]
                     for c in ("key", "path", "source_id", "size", "mtime_ns", "status", "error", "meta")
                 }
+                # What this scan computed because the old row lacked it (a fingerprint a newer photodedup
+                # adds, e.g. a motion photo's clip): kept, or the moved row would never get it.
+                changes.update({c: row[c] for c in _FILLED_ON_MOVE if row.get(c) is not None})
                 changes["last_scan_id"] = self.scan_id
                 self.moves.append((old["id"], changes))
                 self.known.pop(old["key"], None)
@@ -567,6 +592,10 @@ class _Writer:
     def _log(self, record: dict) -> None:
         if self.options.json_log is not None:
             self.options.json_log.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+# Fingerprints an older store may lack for an item; a moved item takes them from this scan's reading.
+_FILLED_ON_MOVE = ("video_hash", "motion_video_hash")
 
 
 def _family(decode_mode: str) -> str:
@@ -644,6 +673,7 @@ def _motion_columns(mo) -> dict:
         "motion_blake3": mo.blake3,
         "motion_still_blake3": mo.still_blake3,
         "motion_meta": json.dumps(meta),
+        "motion_video_hash": mo.video_hash,
     }
 
 

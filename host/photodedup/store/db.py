@@ -72,6 +72,7 @@ class Known:
     decode_mode: str | None
     asset_modified: str | None
     stale: bool = False  # fingerprinted by an older photodedup that lacked some hashes
+    motion_pending: bool = False  # a motion photo whose clip has no video fingerprint yet (--no-motion-video)
 
 
 class Store:
@@ -160,13 +161,17 @@ class Store:
         """Every item's key and change markers, for the incremental check."""
         sql = (
             "SELECT key, id, size, mtime_ns, status, decode_mode, asset_modified, "
-            "phash IS NOT NULL AND phash_r90 IS NULL FROM items"
+            "phash IS NOT NULL AND phash_r90 IS NULL, "
+            "motion_offset IS NOT NULL AND motion_video_hash IS NULL FROM items"
         )
         params: list = []
         if source_id is not None:
             sql += " WHERE source_id = ?"
             params.append(source_id)
-        return {bytes(r[0]): Known(r[1], r[2], r[3], r[4], r[5], r[6]) for r in self.db.execute(sql, params)}
+        return {
+            bytes(r[0]): Known(r[1], r[2], r[3], r[4], r[5], r[6], motion_pending=bool(r[8]))
+            for r in self.db.execute(sql, params)
+        }
 
     def fingerprint_by_digest(self, blake3: str, exact: bool) -> dict | None:
         """A finished item with these bytes, whose fingerprints can be copied instead of decoding."""
@@ -174,7 +179,9 @@ class Store:
         rows = self.db.execute(
             "SELECT * FROM items WHERE blake3 = ? AND status IN ('ok', 'gone') "
             "AND (media_type != 'image' OR decode_mode IN (?, ?)) "
-            "AND (media_type != 'video' OR video_hash IS NOT NULL) ORDER BY status = 'gone', id LIMIT 1",
+            "AND (media_type != 'video' OR video_hash IS NOT NULL) "
+            "AND (motion_offset IS NULL OR motion_video_hash IS NOT NULL) "
+            "ORDER BY status = 'gone', id LIMIT 1",
             [blake3, *modes],
         )
         cols = [d[0] for d in rows.description]
@@ -187,6 +194,15 @@ class Store:
             "UPDATE items SET last_scan_id = ? WHERE source_id = ? AND status != 'gone'", [scan_id, source_id]
         )
         return cur.rowcount
+
+    def motion_pending(self, source_id: int) -> bool:
+        """Whether a live motion photo of this source still lacks its clip's video fingerprint."""
+        row = self.db.execute(
+            "SELECT 1 FROM items WHERE source_id = ? AND motion_offset IS NOT NULL "
+            "AND motion_video_hash IS NULL AND status = 'ok' LIMIT 1",
+            [source_id],
+        ).fetchone()
+        return row is not None
 
     def gone_items_with_digest(self, blake3: str, size: int) -> list[dict]:
         return list(

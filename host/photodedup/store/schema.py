@@ -154,6 +154,17 @@ MIGRATIONS: list[str] = [
     UPDATE sources SET modified_key = NULL
         WHERE id IN (SELECT source_id FROM items WHERE media_type = 'video' AND status = 'ok');
     """,
+    # 7 (issue 5): the perceptual video fingerprint of a motion photo's embedded clip (text form as
+    # video_hash; "-" when the clip cannot be read; NULL when not computed yet or skipped by
+    # --no-motion-video). Motion photos recorded before it lose their change markers, so the next scan
+    # fingerprints them again; a NULL here also keeps their rows from being reused by digest.
+    """
+    ALTER TABLE items ADD COLUMN motion_video_hash TEXT;
+    UPDATE items SET mtime_ns = NULL, asset_modified = NULL
+        WHERE motion_offset IS NOT NULL AND status IN ('ok', 'error');
+    UPDATE sources SET modified_key = NULL WHERE id IN
+        (SELECT source_id FROM items WHERE motion_offset IS NOT NULL AND status IN ('ok', 'error'));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -199,4 +210,5 @@ FINGERPRINT_COLUMNS = (
     "raw_preview_width",
     "raw_preview_height",
     "video_hash",
+    "motion_video_hash",
 )
