@@ -153,3 +153,21 @@ def test_symlink_loops_are_walked_once(tmp_path, photo):
     store = Store(tmp_path / "s.db")
     report = scan([str(tmp_path / "p")], store, ScanOptions(workers=1))
     assert report.new == 3
+
+
+def test_items_lacking_newer_hashes_are_refreshed_once(tmp_path, photo):
+    """A row fingerprinted before the turned pHashes existed is redone by the next scan, and only once."""
+    make_corpus(tmp_path / "photos", photo, 4, size=(320, 240))
+    store = Store(tmp_path / "store.db")
+    opts = ScanOptions(workers=1)
+    scan([str(tmp_path / "photos")], store, opts)
+    old = next(store.items("status = 'ok'"))
+    store.db.execute(
+        "UPDATE items SET phash_r90 = NULL, phash_r180 = NULL, phash_r270 = NULL WHERE id = ?", [old["id"]]
+    )
+    report = scan([str(tmp_path / "photos")], store, opts)
+    assert report.updated == 1 and report.new == 0
+    row = next(store.items("id = ?", [old["id"]]))
+    assert row["phash_r90"] == old["phash_r90"] and row["phash"] == old["phash"]
+    again = scan([str(tmp_path / "photos")], store, opts)
+    assert again.updated == 0 and again.new == 0

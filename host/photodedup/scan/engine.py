@@ -352,7 +352,8 @@ def _reusable(blake3: str) -> bool:
             "SELECT 1 FROM items WHERE blake3 = ? AND status IN ('ok','gone') "
             "AND (media_type != 'image' OR decode_mode IN (?, ?)) "
             "AND (media_type != 'video' OR video_hash IS NOT NULL) "
-            "AND (motion_offset IS NULL OR motion_video_hash IS NOT NULL) LIMIT 1",
+            "AND (motion_offset IS NULL OR motion_video_hash IS NOT NULL) "
+            "AND (phash IS NULL OR phash_r90 IS NOT NULL) LIMIT 1",
             [blake3, modes[0], modes[-1]],
         ).fetchone()
     except sqlite3.Error:

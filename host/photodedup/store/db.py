@@ -169,7 +169,7 @@ class Store:
             sql += " WHERE source_id = ?"
             params.append(source_id)
         return {
-            bytes(r[0]): Known(r[1], r[2], r[3], r[4], r[5], r[6], motion_pending=bool(r[8]))
+            bytes(r[0]): Known(r[1], r[2], r[3], r[4], r[5], r[6], stale=bool(r[7]), motion_pending=bool(r[8]))
             for r in self.db.execute(sql, params)
         }
 
@@ -181,6 +181,7 @@ class Store:
             "AND (media_type != 'image' OR decode_mode IN (?, ?)) "
             "AND (media_type != 'video' OR video_hash IS NOT NULL) "
             "AND (motion_offset IS NULL OR motion_video_hash IS NOT NULL) "
+            "AND (phash IS NULL OR phash_r90 IS NOT NULL) "
             "ORDER BY status = 'gone', id LIMIT 1",
             [blake3, *modes],
         )
