@@ -234,3 +234,73 @@ def test_lazy_loading_gives_the_same_groups_as_preloaded_items(matched):
     store, _, groups, _ = matched
     lazy = find_groups(store)
     assert [g.to_json() for g in lazy] == [g.to_json() for g in groups]
+
+
+def _tree(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_plan_from_the_store_equals_the_plan_over_every_item(matched, tmp_path):
+    """`photodedup plan` reads only the groups' rows (StoreItems) and writes the plan that every item gave."""
+    import json
+    import subprocess
+    import sys
+
+    from photodedup.actions.plan import build_plan
+    from photodedup.match.engine import StoreItems
+
+    store, items, groups, _ = matched
+    want = build_plan(groups, items, store_path=str(store.path))
+    lazy = StoreItems(store)
+    got = build_plan(find_groups(store, items=lazy), lazy, store_path=str(store.path))
+    assert sum(len(g["removals"]) for g in want["groups"]) > 10  # the data set has real removals
+    for p in (want, got):
+        p.pop("created")
+    assert got == want
+    assert 0 < len(lazy) < len(items)  # only what grouping looked at was read
+    out = tmp_path / "plan.json"
+    r = subprocess.run(
+        [sys.executable, "-m", "photodedup", "plan", "--db", str(store.path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    cli = json.loads(out.read_text())
+    cli.pop("created")
+    assert cli == json.loads(json.dumps(want))
+
+
+def test_export_from_the_store_copies_what_every_item_gave(matched, tmp_path):
+    """`photodedup export --keepers` streams the keepers from the store: the same files as over every item."""
+    import subprocess
+    import sys
+
+    from photodedup.actions.export import export_keepers, keeper_ids
+    from photodedup.match.engine import StoreItems
+
+    store, items, groups, _ = matched
+    assert keeper_ids(groups, StoreItems(store)) == keeper_ids(groups, items)
+    want = export_keepers(groups, items, tmp_path / "eager")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "photodedup",
+            "export",
+            "--db",
+            str(store.path),
+            "--keepers",
+            str(tmp_path / "cli"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == (0 if want.ok else 1), r.stderr
+    eager, cli = _tree(tmp_path / "eager"), _tree(tmp_path / "cli")
+    assert len(eager) > 50 and cli == eager

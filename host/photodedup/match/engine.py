@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Iterator
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from photodedup.match.relate import relate, thresholds_for
 from photodedup.match.units import RAW_EXTENSIONS, _split, find_units
 from photodedup.store.db import Store
 
-__all__ = ["find_groups", "load_items"]
+__all__ = ["StoreItems", "find_groups", "load_items"]
 
 _LIVE = "status IN ('ok', 'not_on_disk') AND media_type IN ('image', 'video') AND kind != 'sidecar'"
 
@@ -43,8 +43,13 @@ def group_id(kind: str, ids: list[int]) -> str:
     return f"{kind[0]}{digest[:11]}"
 
 
-class _LazyItems(dict):
-    """MatchItems built from the store only for the ids grouping looks at (a few percent of a library)."""
+class StoreItems(dict):
+    """MatchItems read from the store when first looked up, so a library need not fit in memory.
+
+    Lookups (``items[i]``, ``i in items``, ``items.get(i)``) see every live item, like the dict of
+    ``load_items``; iterating sees only the items loaded so far. ``find_groups`` loads what grouping
+    looks at (the groups' members and their parts among them), which is what a plan needs.
+    """
 
     def __init__(self, store: Store) -> None:
         super().__init__()
@@ -52,19 +57,52 @@ class _LazyItems(dict):
         self._sources = _sources(store)
 
     def load(self, ids: Iterable[int]) -> None:
-        missing = sorted({int(i) for i in ids if i not in self})
+        """Read these ids (the live ones) into the cache, 50,000 per query."""
+        missing = sorted({int(i) for i in ids if not dict.__contains__(self, i)})
         for k in range(0, len(missing), 50_000):
-            chunk = json.dumps(missing[k : k + 50_000])
-            self.add_rows(self._store.items(f"{_LIVE} AND id IN (SELECT value FROM json_each(?))", [chunk]))
+            self.add_rows(self._rows(missing[k : k + 50_000]))
+
+    def read(self, ids: Iterable[int]) -> Iterator[MatchItem]:
+        """The live items of ``ids`` in that order, read in batches and not kept (unless already loaded)."""
+        ids = list(ids)
+        for k in range(0, len(ids), 10_000):
+            batch = ids[k : k + 10_000]
+            fresh = {
+                r["id"]: from_row(r, self._sources.get(r["source_id"]))
+                for r in self._rows([i for i in batch if not dict.__contains__(self, i)])
+            }
+            for i in batch:
+                it = dict.get(self, i) or fresh.get(i)
+                if it is not None:
+                    yield it
+
+    def kinds(self) -> Iterator[tuple[int, str]]:
+        """(id, kind) of every live item, ascending, without building MatchItems."""
+        yield from self._store.db.conn.execute(f"SELECT id, kind FROM items WHERE {_LIVE} ORDER BY id")
 
     def add_rows(self, rows: Iterable[dict]) -> None:
         for r in rows:
-            if r["id"] not in self:
+            if not dict.__contains__(self, r["id"]):
                 self[r["id"]] = from_row(r, self._sources.get(r["source_id"]))
+
+    def _rows(self, ids: list[int]) -> Iterator[dict]:
+        if ids:
+            where = f"{_LIVE} AND id IN (SELECT value FROM json_each(?))"
+            yield from self._store.items(where, [json.dumps(ids)])
 
     def __missing__(self, key: int) -> MatchItem:
         self.load([key])
         return dict.__getitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        if not dict.__contains__(self, key) and isinstance(key, int | np.integer):
+            self.load([key])
+        return dict.__contains__(self, key)
+
+    def get(self, key: int, default=None):  # type: ignore[override]
+        if key in self:  # (loads it when live)
+            return dict.__getitem__(self, key)
+        return default
 
 
 class _Table:
@@ -181,7 +219,7 @@ class _SortedIds:
 _UNIT_FILE = f"{_LIVE} AND kind = 'file' AND path IS NOT NULL"
 
 
-def _unit_candidates(store: Store, items: _LazyItems) -> dict[int, MatchItem]:
+def _unit_candidates(store: Store, items: StoreItems) -> dict[int, MatchItem]:
     """The rows ``find_units`` can pair (library parts, content ids, RAW and video files, Takeout live
     halves, and the files beside them): the same units as over every item, without reading every path."""
     ids: set[int] = set()
@@ -237,7 +275,11 @@ def find_groups(
     include_skipped: bool = False,
     items: dict[int, MatchItem] | None = None,
 ) -> list[Group]:
-    """Groups with keepers. Without ``items`` only the rows grouping needs become MatchItems."""
+    """Groups with keepers.
+
+    Without ``items``, or with a ``StoreItems`` (which then holds what was read, for a plan to use), only
+    the rows grouping needs become MatchItems; a plain dict must hold every live item.
+    """
     from photodedup.match.keeper import KeeperConfig, apply_keeper
 
     t = thresholds_for(preset, threshold)
@@ -246,8 +288,8 @@ def find_groups(
     keep_override = {d["item_a"] for d in decisions if d["kind"] == "keep"}
     skipped = {d["group_id"] for d in decisions if d["kind"] == "skip"}
 
-    if items is None:
-        lazy = _LazyItems(store)
+    if items is None or isinstance(items, StoreItems):
+        lazy = items if items is not None else StoreItems(store)
         tb = _table_from_store(store)
         units = find_units(_unit_candidates(store, lazy), live=tb.live)
         items = lazy
@@ -413,17 +455,18 @@ def _near_relations(
     if n < 2:
         return out
     face_ids = tb.ids[face_pos]
-    # Two lookups: the photos' own pHashes at the "similar" distance, then their turned and trimmed
-    # variants against them at the tighter "same photo" distance. r270 is left out of the index: a copy
-    # turned the other way is found through that copy's own r90.
+    # Three lookups: the photos' own pHashes among themselves at the "similar" distance; their turned and
+    # trimmed variants against the photos at the tighter "same photo" distance; and trimmed against
+    # trimmed (two copies framed differently). Two turned variants meeting add nothing, so they are never
+    # searched. r270 is left out: a copy turned the other way is found through that copy's own r90.
+    # Positions: 0..n-1 the photos, n.. their variants (the pairs come out as one search over both would).
     has_alt = tb.has_alt[face_pos]
     var_owner, var_kind = np.nonzero(has_alt)  # row-major: each class's variants in r90, r180, trim order
     arr = np.concatenate([tb.phash[face_pos], tb.alts[face_pos][var_owner, var_kind]])
     owner = np.concatenate([np.arange(n), var_owner])
     variant = np.concatenate([np.full(n, -1), var_kind])  # -1: the photo itself; else an index into _ALTS
     primary_pairs = near_pairs(arr[:n], t.similar)
-    variant_pairs = near_pairs(arr, t.phash) if len(arr) > n else np.empty((0, 2), dtype=np.int64)
-    variant_pairs = variant_pairs[variant_pairs[:, 1] >= n]  # primary-primary pairs came above
+    variant_pairs = _variant_pairs(arr[:n], arr[n:], var_kind == _ALTS.index("trim"), t.phash)
     pairs = np.concatenate([primary_pairs, variant_pairs])
     vi, vj = variant[pairs[:, 0]], variant[pairs[:, 1]]
     trim = _ALTS.index("trim")
@@ -460,6 +503,20 @@ def _near_relations(
         if key not in out or rank[rel[0]] < rank[out[key][0]]:
             out[key] = rel
     return out
+
+
+def _variant_pairs(photos: np.ndarray, variants: np.ndarray, is_trim: np.ndarray, d: int) -> np.ndarray:
+    """Pairs (photo, n + variant) and (n + trim, n + trim) within d, sorted (positions of _near_relations)."""
+    from photodedup.match.candidates import near_pairs, near_pairs_between
+
+    n, size = len(photos), len(photos) + len(variants)
+    if not len(variants):
+        return np.empty((0, 2), np.int64)
+    vp = near_pairs_between(photos, variants, d)
+    trims = np.flatnonzero(is_trim)
+    tt = trims[near_pairs(variants[trims], d)]  # trims ascending: pairs stay (lower, higher)
+    keys = np.sort(np.concatenate([vp[:, 0] * size + n + vp[:, 1], (n + tt[:, 0]) * size + n + tt[:, 1]]))
+    return np.stack([keys // size, keys % size], axis=1)
 
 
 def _why(cluster: list[int], relations) -> str:
