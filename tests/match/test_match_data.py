@@ -304,3 +304,23 @@ def test_export_from_the_store_copies_what_every_item_gave(matched, tmp_path):
     assert r.returncode == (0 if want.ok else 1), r.stderr
     eager, cli = _tree(tmp_path / "eager"), _tree(tmp_path / "cli")
     assert len(eager) > 50 and cli == eager
+
+
+def test_store_columns_read_in_one_pass_equal_those_read_row_by_row(matched, tmp_path):
+    """find_groups reads the hash columns as a few SQLite-concatenated strings; the same as row by row."""
+    import sqlite3
+
+    import numpy as np
+
+    from photodedup.match.engine import _columns_by_row, _columns_in_one_pass
+
+    store = matched[0]
+    fast, slow = _columns_in_one_pass(store.db.conn), _columns_by_row(store.db.conn)
+    assert fast is not None and len(fast[0]) > 100 and fast[3].any()
+    for a, b in zip(fast, slow, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    with sqlite3.connect(tmp_path / "short.db") as conn:  # a hash without its leading zeros: row by row
+        store.db.conn.backup(conn)
+        conn.execute("UPDATE items SET phash = '1f' WHERE id = (SELECT min(id) FROM items WHERE phash != '')")
+        assert _columns_in_one_pass(conn) is None
+        assert 0x1F in _columns_by_row(conn)[3][:, 0]
