@@ -324,3 +324,14 @@ def test_store_columns_read_in_one_pass_equal_those_read_row_by_row(matched, tmp
         conn.execute("UPDATE items SET phash = '1f' WHERE id = (SELECT min(id) FROM items WHERE phash != '')")
         assert _columns_in_one_pass(conn) is None
         assert 0x1F in _columns_by_row(conn)[3][:, 0]
+
+
+def test_store_items_read_only_some_columns_yet_equal_every_item(matched):
+    from photodedup.match.engine import StoreItems
+
+    store, items, _, _ = matched
+    lazy = StoreItems(store)
+    lazy.load(items)
+    assert dict(lazy) == items
+    assert list(lazy.read(sorted(items)[:5])) == [items[i] for i in sorted(items)[:5]]
+    assert 10**9 not in lazy and lazy.get(10**9) is None

@@ -472,18 +472,26 @@ def _choose(a: np.ndarray, b: np.ndarray | None, d: int, method: str) -> list[_C
 # --- the search -----------------------------------------------------------------------------------------
 
 
-def _search(a: np.ndarray, b: np.ndarray | None, d: int, workers: int, method: str) -> np.ndarray:
+def _search(
+    a: np.ndarray,
+    b: np.ndarray | None,
+    d: int,
+    workers: int,
+    method: str,
+    plan: list[_Chunk] | None = None,
+) -> np.ndarray:
     """Keys of all pairs within d: inside ``a`` (min * n + max) when ``b`` is None, else a * len(b) + b.
 
     Across two sets the smaller one's buckets do the looking (fewer buckets, the same comparisons).
+    ``plan`` forces a chunking (benchmarks of the alternatives).
     """
     if max(len(a), 0 if b is None else len(b)) >= 2**31:
         raise ValueError("the candidate search handles fewer than 2**31 distinct hashes")
-    if method == "auto" and len(a) * (len(a) / 2 if b is None else len(b)) <= _NUMPY_PAIRS:
+    if plan is None and method == "auto" and len(a) * (len(a) / 2 if b is None else len(b)) <= _NUMPY_PAIRS:
         return _brute_keys(a, a if b is None else b, d, workers, upper=b is None)
     from photodedup.match import index_kernels as k
 
-    chunks = _choose(a, b, d, method)
+    chunks = plan if plan is not None else _choose(a, b, d, method)
     swap = b is not None and len(b) < len(a)
     probe, other = (b, a) if swap else (a, b)
     n = len(a) if b is None else len(b)

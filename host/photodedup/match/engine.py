@@ -19,7 +19,7 @@ import numpy as np
 
 from photodedup.match.cluster import UnionFind, cliques, components
 from photodedup.match.complete import fill_in_same
-from photodedup.match.model import Group, MatchItem, Member, from_row
+from photodedup.match.model import ROW_COLUMNS, Group, MatchItem, Member, from_row
 from photodedup.match.relate import relate, thresholds_for
 from photodedup.match.units import RAW_EXTENSIONS, _split, find_units
 from photodedup.store.db import Store
@@ -60,10 +60,10 @@ class StoreItems(dict):
         self._sources = _sources(store)
 
     def load(self, ids: Iterable[int]) -> None:
-        """Read these ids (the live ones) into the cache, 50,000 per query."""
+        """Read these ids (the live ones) into the cache, 10,000 per query."""
         missing = sorted({int(i) for i in ids if not dict.__contains__(self, i)})
-        for k in range(0, len(missing), 50_000):
-            self.add_rows(self._rows(missing[k : k + 50_000]))
+        for k in range(0, len(missing), 10_000):
+            self.add_rows(self._rows(missing[k : k + 10_000]))
 
     def read(self, ids: Iterable[int]) -> Iterator[MatchItem]:
         """The live items of ``ids`` in that order, read in batches and not kept (unless already loaded)."""
@@ -90,8 +90,13 @@ class StoreItems(dict):
 
     def _rows(self, ids: list[int]) -> Iterator[dict]:
         if ids:
-            where = f"{_LIVE} AND id IN (SELECT value FROM json_each(?))"
-            yield from self._store.items(where, [json.dumps(ids)])
+            cur = self._store.db.conn.execute(
+                f"SELECT {', '.join(ROW_COLUMNS)} FROM items WHERE {_LIVE}"
+                " AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                [json.dumps(ids)],
+            )
+            for row in cur:
+                yield dict(zip(ROW_COLUMNS, row, strict=True))
 
     def __missing__(self, key: int) -> MatchItem:
         self.load([key])

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["KINDS", "Group", "GroupKind", "MatchItem", "Member", "Relation", "from_row"]
+__all__ = ["KINDS", "ROW_COLUMNS", "Group", "GroupKind", "MatchItem", "Member", "Relation", "from_row"]
 
 GroupKind = Literal["exact", "same", "edited", "burst", "unit", "similar"]
 # exact   same bytes or same Apple fingerprint
@@ -98,6 +98,13 @@ class MatchItem:
 
 
 _ALT_COLUMNS = tuple((name, f"phash_{name}") for name in ("r90", "r180", "r270", "trim"))
+# The store columns ``from_row`` reads (a row may carry more): what a reader needs to SELECT.
+ROW_COLUMNS: tuple[str, ...] = (
+    "id", "path", "source_id", "kind", "role", "parent_id", "uuid", "status", "media_type", "format", "size",
+    "width", "height", "orientation", "blake3", "apple_fp", "pixel_sig", "phash", "ahash", "dhash", "whash",
+    *(column for _, column in _ALT_COLUMNS), "taken_at", "taken_offset", "make", "model", "gps_lat",
+    "content_id", "burst_id", "duration", "meta",
+)  # fmt: skip
 _intern = sys.intern
 
 
