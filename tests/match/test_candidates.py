@@ -141,8 +141,10 @@ def test_near_pairs_between_equals_brute_force(gen, method):
             assert np.array_equal(got, want), f"{gen.__name__} d={d}: {len(got)} pairs, brute: {len(want)}"
 
 
-def test_auto_on_clustered_sets_above_numpys_size():
+def test_auto_on_clustered_sets_above_numpys_size(monkeypatch):
     """Above the size where numpy's all-pairs is used: the cost model's own choice, clustered inputs."""
+    monkeypatch.setattr(candidates, "_NUMPY_PAIRS", 0)
+    monkeypatch.setattr(candidates, "_NUMPY_PAIRS_LOADED", 0)
     for gen in (scenes, clustered, blank_frames):
         h = gen(10_000, seed=2)
         for d in (4, 10, 12):

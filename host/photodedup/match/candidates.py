@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ __all__ = [
 _MAX_CHUNK_BITS = 22  # a 2**22-slot bucket table is 32 MB; wider chunks buy nothing at 1 M hashes
 _BLOCK = 1 << 20  # elements per expansion block: bounds memory whatever the bucket sizes
 _TILE_ROWS, _TILE_COLS = 256, 4096  # brute force tiles: 1 M comparisons, 8 MB of XOR, per numpy call
-_NUMPY_PAIRS = 20_000_000  # fewer comparisons than this: numpy's brute force (~50 ms), nothing to compile
+# Below these many comparisons numpy's brute force (~1.3 ns each on two threads) beats the compiled loops:
+# before they are loaded (numba's import and the cached machine code, ~0.35 s once per process), and after.
+_NUMPY_PAIRS, _NUMPY_PAIRS_LOADED = 200_000_000, 2_000_000
 _PIECES = 8  # work items per chunk and thread: crowded buckets even out
 _SAMPLE_SLOTS = 2048  # buckets whose neighbourhood the cost model measures per chunk
 _MEASURED_PLANS = 3  # chunkings costed on the real bucket sizes (the best of the uniform estimate)
@@ -472,6 +475,11 @@ def _choose(a: np.ndarray, b: np.ndarray | None, d: int, method: str) -> list[_C
 # --- the search -----------------------------------------------------------------------------------------
 
 
+def _numpy_pairs() -> int:
+    loaded = "photodedup.match.index_kernels" in sys.modules
+    return _NUMPY_PAIRS_LOADED if loaded else _NUMPY_PAIRS
+
+
 def _search(
     a: np.ndarray,
     b: np.ndarray | None,
@@ -487,7 +495,7 @@ def _search(
     """
     if max(len(a), 0 if b is None else len(b)) >= 2**31:
         raise ValueError("the candidate search handles fewer than 2**31 distinct hashes")
-    if plan is None and method == "auto" and len(a) * (len(a) / 2 if b is None else len(b)) <= _NUMPY_PAIRS:
+    if plan is None and method == "auto" and len(a) * (len(a) / 2 if b is None else len(b)) <= _numpy_pairs():
         return _brute_keys(a, a if b is None else b, d, workers, upper=b is None)
     from photodedup.match import index_kernels as k
 
