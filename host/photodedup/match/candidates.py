@@ -338,8 +338,8 @@ def _bit_matrix(values: np.ndarray) -> np.ndarray:
     return np.unpackbits(raw, axis=1, bitorder="little")
 
 
-def _plans(values: np.ndarray, d: int) -> list[list[_Chunk]]:
-    """Candidate chunkings (m chunks, with and without near-constant bits).
+def _plans(values: np.ndarray, d: int, counts: Sequence[int] | None = None) -> list[list[_Chunk]]:
+    """Candidate chunkings (m chunks, with and without near-constant bits; ``counts``: these m only).
 
     Bits that never vary cannot separate anything and are left out (pigeonhole still holds over the rest);
     nearly constant ones (a pHash's DC bit) add work for no selectivity, so each m is also tried without
@@ -356,8 +356,8 @@ def _plans(values: np.ndarray, d: int) -> list[list[_Chunk]]:
         if d >= len(bits):  # every pair of distinct values could be within d
             continue
         fewest = math.ceil(len(bits) / _MAX_CHUNK_BITS)  # may exceed d + 1: radii 0, still pigeonhole
-        for m in range(fewest, max(fewest, min(len(bits), d + 1, fewest + 4)) + 1):
-            out.append(_chunking(list(bits), m, d))
+        ms = range(fewest, max(fewest, min(len(bits), d + 1, fewest + 4)) + 1) if counts is None else counts
+        out += [_chunking(list(bits), m, d) for m in ms if fewest <= m <= len(bits)]
     return out
 
 
