@@ -5,7 +5,7 @@ All pairs of a million photos are 5 * 10**11 comparisons, so ``near_pairs`` (pai
 hashing, the winner of the measurements in docs/matching.md (real-looking, clustered pHashes; uniform
 random hashes flatter every index):
 
-* the varying bits are split into m chunks (4 of 16 bits at a million hashes). Chunk i gets a radius t_i
+* the varying bits are split into m chunks (4-5 of 13-16 bits at a million hashes). Chunk i gets a radius t_i
   with sum(t_i + 1) > d, so by pigeonhole a pair within d differs by at most t_i bits in some chunk i;
 * per chunk the hashes are laid out sorted by chunk value (a counting sort) with where each value's
   bucket starts. A bucket meets every bucket whose value is within t_i of its own: those hashes are
@@ -18,9 +18,10 @@ random hashes flatter every index):
   the end, so piles of identical hashes cost nothing.
 
 The chunking is chosen by a cost model over the real bucket sizes (clustered hashes crowd some buckets);
-"all pairs" is the one-bucket plan of the same loop and wins on small inputs. Buckets are shared out to
-a thread pool: the compiled loops release the GIL. The answer does not depend on the plan; the tests hold
-every path to the pairs of ``brute_force_pairs``, plain numpy written apart from the index.
+"all pairs" is the one-bucket plan of the same loop. Small searches (below ~20,000 hashes until the compiled
+loops are loaded in this process) use numpy's all-pairs instead: cheaper than that first load. Buckets are
+shared out to a thread pool: the compiled loops release the GIL. The answer does not depend on the plan;
+the tests hold every path to the pairs of ``brute_force_pairs``, plain numpy written apart from the index.
 """
 
 from __future__ import annotations
