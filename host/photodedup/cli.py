@@ -386,10 +386,10 @@ def plan(db, preset, threshold, config_path, output, merge_into, include_edited)
     """Write a reviewable JSON plan: what would be moved to quarantine, and why. Changes nothing."""
     from photodedup.actions.applephotos import write_apple_files
     from photodedup.actions.plan import build_plan, write_plan
-    from photodedup.match.engine import load_items
+    from photodedup.match.engine import StoreItems
 
     store = _open_store(db)
-    items = load_items(store)
+    items = StoreItems(store)  # filled by the matching with the groups' members: all a plan looks at
     found = _groups(store, preset, threshold, config_path, items=items)
     data = build_plan(
         found,
@@ -404,7 +404,7 @@ def plan(db, preset, threshold, config_path, output, merge_into, include_edited)
     click.echo(json.dumps(data["summary"], indent=2))
     if data["apple"].get("libraries"):
         files = write_apple_files(data, Path(path).parent / "photos-actions")
-        click.echo(f"Apple Photos: review {files.out_dir} (UUIDs and the osxphotos commands to run on a Mac)")
+        click.echo(f"Apple Photos: review {files.folder} (UUIDs and the osxphotos commands to run on a Mac)")
 
 
 @cli.command()
@@ -488,10 +488,10 @@ def export(db, preset, threshold, config_path, dest, plan_file) -> None:
     """Copy the keepers (never moving anything) to build a clean new library from them."""
     from photodedup.actions.export import export_keepers
     from photodedup.actions.plan import read_plan
-    from photodedup.match.engine import load_items
+    from photodedup.match.engine import StoreItems
 
     store = _open_store(db)
-    items = load_items(store)
+    items = StoreItems(store)  # the keepers are read from the store in batches as they are copied
     found = _groups(store, preset, threshold, config_path, items=items)
     report = export_keepers(found, items, dest, plan=read_plan(plan_file) if plan_file else None)
     click.echo(

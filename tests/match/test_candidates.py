@@ -1,10 +1,10 @@
-"""near_pairs must return exactly brute force's pairs, on the inputs that break indexes.
+"""near_pairs and near_pairs_between must return exactly brute force's pairs, on inputs that break indexes.
 
-Random uniform hashes are the easy case; photo hashes cluster (bursts, near-copies), pile up on a few
-values (blank frames give 0x0000... / 0xffff...) and vary in few bits, which crowds buckets. Each input is
-checked at every threshold 0..16, through the automatic choice and the index forced on, and the brute
-force reference itself is checked against plain Python on small inputs. No timing here: the speed claims
-live in scripts/bench_match and docs/matching.md.
+Random uniform hashes are the easy case; photo hashes cluster (scenes of shots, bursts, near-copies), pile
+up on a few values (blank frames give 0x0000... / 0xffff...) and vary in few bits, which crowds buckets.
+Each input is checked at every threshold 0..16, through the automatic choice, the index forced on and the
+compiled all-pairs loop, and the numpy brute force reference itself is checked against plain Python on
+small inputs. No timing here: the speed claims live in scripts/bench_match and docs/matching.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ import numpy as np
 import pytest
 
 from photodedup.match import candidates
-from photodedup.match.candidates import brute_force_pairs, exact_groups, hamming_many, near_pairs
+from photodedup.match.candidates import (
+    brute_force_pairs,
+    brute_force_pairs_between,
+    exact_groups,
+    hamming_many,
+    near_pairs,
+    near_pairs_between,
+)
 
 THRESHOLDS = range(17)
 U64 = np.uint64
@@ -79,7 +86,22 @@ def few_values(n: int, seed: int) -> np.ndarray:
     return rng.integers(0, 2**64, 4, dtype=U64)[rng.integers(0, 4, n)]
 
 
-GENERATORS = [uniform, clustered, blank_frames, few_bits, correlated, few_values]
+def scenes(n: int, seed: int) -> np.ndarray:
+    """Shots of a scene 12-24 bits from its base (as scripts/bench_groups), re-encodes 0-4 bits off, and
+    pHash-like bits: the DC bit always set, the rest balanced."""
+    rng = np.random.default_rng(seed)
+    bases = rng.integers(0, 2**64, max(1, n // 6), dtype=U64) | U64(1 << 63)
+    h = bases[rng.integers(0, len(bases), n)]
+    for lo, hi in ((12, 24), (0, 4)):
+        k = rng.integers(lo, hi + 1, n) * (rng.random(n) < (1.0 if lo else 0.3))
+        order = rng.random((n, 63)).argsort(axis=1)
+        for j in range(hi):
+            sel = k > j
+            h[sel] ^= U64(1) << order[sel, j].astype(U64)
+    return h
+
+
+GENERATORS = [uniform, clustered, scenes, blank_frames, few_bits, correlated, few_values]
 
 
 def _python_pairs(hashes: list[int], d: int) -> list[tuple[int, int]]:
@@ -95,7 +117,7 @@ def _check_shape(pairs: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("gen", GENERATORS, ids=lambda g: g.__name__)
-@pytest.mark.parametrize("method", ["auto", "index"])
+@pytest.mark.parametrize("method", ["auto", "index", "brute"])
 def test_near_pairs_equals_brute_force(gen, method):
     h = gen(2500, seed=7)
     for d in THRESHOLDS:
@@ -103,6 +125,32 @@ def test_near_pairs_equals_brute_force(gen, method):
         got = near_pairs(h, d, method=method, workers=2)
         _check_shape(got)
         assert np.array_equal(got, want), f"{gen.__name__} d={d}: {len(got)} pairs, brute force {len(want)}"
+
+
+@pytest.mark.parametrize("gen", GENERATORS, ids=lambda g: g.__name__)
+@pytest.mark.parametrize("method", ["auto", "index", "brute"])
+def test_near_pairs_between_equals_brute_force(gen, method):
+    """Queries against an index: the two sets share values (copies on both sides) and differ in size, so
+    either side may be the one whose buckets look."""
+    h = gen(2400, seed=5)
+    for a, b in ((h[:900], h[900:]), (h[900:], h[:900])):
+        for d in (0, 1, 2, 3, 4, 6, 8, 9, 10, 12, 13, 16):
+            want = brute_force_pairs_between(a, b, d)
+            got = near_pairs_between(a, b, d, method=method, workers=2)
+            assert got.dtype == np.int64 and got.shape[1] == 2
+            assert np.array_equal(got, want), f"{gen.__name__} d={d}: {len(got)} pairs, brute: {len(want)}"
+
+
+def test_auto_on_clustered_sets_above_numpys_size(monkeypatch):
+    """Above the size where numpy's all-pairs is used: the cost model's own choice, clustered inputs."""
+    monkeypatch.setattr(candidates, "_NUMPY_PAIRS", 0)
+    monkeypatch.setattr(candidates, "_NUMPY_PAIRS_LOADED", 0)
+    for gen in (scenes, clustered, blank_frames):
+        h = gen(10_000, seed=2)
+        for d in (4, 10, 12):
+            assert np.array_equal(near_pairs(h, d), brute_force_pairs(h, d, workers=2)), (gen.__name__, d)
+            a, b = h[:3000], h[3000:]
+            assert np.array_equal(near_pairs_between(a, b, d), brute_force_pairs_between(a, b, d, workers=2))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -133,6 +181,8 @@ def test_brute_force_matches_python(gen):
     ints = [int(x) for x in h]
     for d in (0, 3, 10, 16, 40, 64):
         assert [tuple(p) for p in brute_force_pairs(h, d).tolist()] == _python_pairs(ints, d)
+        cross = [(i, j) for i in range(60) for j in range(90) if (ints[i] ^ ints[60 + j]).bit_count() <= d]
+        assert [tuple(p) for p in brute_force_pairs_between(h[:60], h[60:], d).tolist()] == cross
 
 
 def test_degenerate_inputs():
@@ -151,6 +201,12 @@ def test_empty_and_single():
         for fn in (near_pairs, brute_force_pairs):
             out = fn(h, 10)
             assert out.shape == (0, 2) and out.dtype == np.int64
+        for fn in (near_pairs_between, brute_force_pairs_between):
+            out, back = fn(h, uniform(5, 1), 64), fn(uniform(5, 1), h, 64)
+            assert out.dtype == back.dtype == np.int64
+            assert out.tolist() == [[i, j] for i in range(len(h)) for j in range(5)]  # all within 64
+            assert back.tolist() == [[j, i] for j in range(5) for i in range(len(h))]
+    assert near_pairs_between([7, 7], [7], 0).tolist() == [[0, 0], [1, 0]]
 
 
 def test_python_ints_and_signed_views():
@@ -187,3 +243,24 @@ def test_exact_groups():
     assert exact_groups([]) == []
     assert exact_groups([None, None]) == []
     assert exact_groups(["x"]) == []
+
+
+def test_variant_searches_equal_one_search_over_photos_and_variants():
+    """The engine searches variants against photos, and trimmed against trimmed: exactly the pairs that one
+    search over photos + variants kept before (a photo with a variant, or two trimmed variants)."""
+    from photodedup.match.engine import _variant_pairs
+
+    rng = np.random.default_rng(4)
+    photos = scenes(3000, seed=4)
+    owner = rng.integers(0, len(photos), 4000)
+    variants = _flip(rng, photos[owner], 12)  # turned/trimmed pHashes near their own and others' photos
+    variants[:300] = photos[rng.integers(0, len(photos), 300)] ^ U64(1)
+    is_trim = rng.random(len(variants)) < 0.3
+    union = np.concatenate([photos, variants])
+    n = len(photos)
+    for d in (0, 4, 10, 12):
+        pairs = brute_force_pairs(union, d)
+        pairs = pairs[pairs[:, 1] >= n]
+        trim = np.concatenate([np.zeros(n, bool), is_trim])
+        want = pairs[(pairs[:, 0] < n) | (trim[pairs[:, 0]] & trim[pairs[:, 1]])]
+        assert np.array_equal(_variant_pairs(photos, variants, is_trim, d), want), d

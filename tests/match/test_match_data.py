@@ -234,3 +234,104 @@ def test_lazy_loading_gives_the_same_groups_as_preloaded_items(matched):
     store, _, groups, _ = matched
     lazy = find_groups(store)
     assert [g.to_json() for g in lazy] == [g.to_json() for g in groups]
+
+
+def _tree(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_plan_from_the_store_equals_the_plan_over_every_item(matched, tmp_path):
+    """`photodedup plan` reads only the groups' rows (StoreItems) and writes the plan that every item gave."""
+    import json
+    import subprocess
+    import sys
+
+    from photodedup.actions.plan import build_plan
+    from photodedup.match.engine import StoreItems
+
+    store, items, groups, _ = matched
+    want = build_plan(groups, items, store_path=str(store.path))
+    lazy = StoreItems(store)
+    got = build_plan(find_groups(store, items=lazy), lazy, store_path=str(store.path))
+    assert sum(len(g["removals"]) for g in want["groups"]) > 10  # the data set has real removals
+    for p in (want, got):
+        p.pop("created")
+    assert got == want
+    assert 0 < len(lazy) < len(items)  # only what grouping looked at was read
+    out = tmp_path / "plan.json"
+    r = subprocess.run(
+        [sys.executable, "-m", "photodedup", "plan", "--db", str(store.path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    cli = json.loads(out.read_text())
+    cli.pop("created")
+    assert cli == json.loads(json.dumps(want))
+
+
+def test_export_from_the_store_copies_what_every_item_gave(matched, tmp_path):
+    """`photodedup export --keepers` streams the keepers from the store: the same files as over every item."""
+    import subprocess
+    import sys
+
+    from photodedup.actions.export import export_keepers, keeper_ids
+    from photodedup.match.engine import StoreItems
+
+    store, items, groups, _ = matched
+    assert keeper_ids(groups, StoreItems(store)) == keeper_ids(groups, items)
+    want = export_keepers(groups, items, tmp_path / "eager")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "photodedup",
+            "export",
+            "--db",
+            str(store.path),
+            "--keepers",
+            str(tmp_path / "cli"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == (0 if want.ok else 1), r.stderr
+    eager, cli = _tree(tmp_path / "eager"), _tree(tmp_path / "cli")
+    assert len(eager) > 50 and cli == eager
+
+
+def test_store_columns_read_in_one_pass_equal_those_read_row_by_row(matched, tmp_path):
+    """find_groups reads the hash columns as a few SQLite-concatenated strings; the same as row by row."""
+    import sqlite3
+
+    import numpy as np
+
+    from photodedup.match.engine import _columns_by_row, _columns_in_one_pass
+
+    store = matched[0]
+    fast, slow = _columns_in_one_pass(store.db.conn), _columns_by_row(store.db.conn)
+    assert fast is not None and len(fast[0]) > 100 and fast[3].any()
+    for a, b in zip(fast, slow, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    with sqlite3.connect(tmp_path / "short.db") as conn:  # a hash without its leading zeros: row by row
+        store.db.conn.backup(conn)
+        conn.execute("UPDATE items SET phash = '1f' WHERE id = (SELECT min(id) FROM items WHERE phash != '')")
+        assert _columns_in_one_pass(conn) is None
+        assert 0x1F in _columns_by_row(conn)[3][:, 0]
+
+
+def test_store_items_read_only_some_columns_yet_equal_every_item(matched):
+    from photodedup.match.engine import StoreItems
+
+    store, items, _, _ = matched
+    lazy = StoreItems(store)
+    lazy.load(items)
+    assert dict(lazy) == items
+    assert list(lazy.read(sorted(items)[:5])) == [items[i] for i in sorted(items)[:5]]
+    assert 10**9 not in lazy and lazy.get(10**9) is None

@@ -16,13 +16,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from blake3 import blake3
 
 from photodedup.actions.plan import REMOVABLE_KINDS, file_digest, find_sidecars, source_folder_name
+from photodedup.match.engine import StoreItems
 from photodedup.match.model import Group, MatchItem
 
 __all__ = ["ExportReport", "ExportedFile", "export_keepers", "keeper_ids"]
@@ -54,12 +55,15 @@ class ExportReport:
 
 def keeper_ids(
     groups: list[Group],
-    items: dict[int, MatchItem],
+    items: Mapping[int, MatchItem],
     *,
     plan: dict | None = None,
     include_edited: bool = False,
 ) -> set[int]:
-    """Items to export: every file or asset that is not removed (by the plan, or by the groups)."""
+    """Items to export: every file or asset that is not removed (by the plan, or by the groups).
+
+    ``items`` holds every live item, or is a ``StoreItems`` (then the ids come from the store).
+    """
     removed: set[int] = set()
     if plan is not None:
         for r in plan["removals"]:
@@ -76,12 +80,21 @@ def keeper_ids(
                     if not m.keep and m.id not in kept:
                         removed.add(m.id)
                         removed.update(c for c in m.companions if c not in kept)
-    return {i for i, it in items.items() if it.kind in ("file", "asset") and i not in removed}
+    every = items.kinds() if isinstance(items, StoreItems) else ((i, it.kind) for i, it in items.items())
+    return {i for i, kind in every if kind in ("file", "asset") and i not in removed}
+
+
+def _each(items: Mapping[int, MatchItem], ids: list[int]) -> Iterator[MatchItem]:
+    """The items of ``ids`` in order; from a ``StoreItems`` read in batches and not kept in memory."""
+    if isinstance(items, StoreItems):
+        yield from items.read(ids)
+    else:
+        yield from (items[i] for i in ids)
 
 
 def export_keepers(
     groups: list[Group],
-    items: dict[int, MatchItem],
+    items: Mapping[int, MatchItem],
     dest: str | os.PathLike[str],
     *,
     plan: dict | None = None,
@@ -89,24 +102,26 @@ def export_keepers(
     edited: bool = True,
     on_progress: Callable[[int, int, str], None] | None = None,
 ) -> ExportReport:
-    """Copy every keeper into ``dest``; with a plan, its keeper gains go into the copies' sidecars."""
+    """Copy every keeper into ``dest``; with a plan, its keeper gains go into the copies' sidecars.
+
+    ``items``: every live item, or a ``StoreItems`` (a whole library is then never held in memory).
+    """
     out = Path(dest)
     out.mkdir(parents=True, exist_ok=True)
     report = ExportReport(str(out))
     ids = sorted(keeper_ids(groups, items, plan=plan, include_edited=include_edited))
     gains = {m["keeper"]: m["gains"] for m in (plan or {}).get("merge", [])}
-    libraries: dict[str, list[MatchItem]] = {}
+    libraries: dict[str, list[int]] = {}
     seen: set[str] = set()  # a stem sidecar (IMG_1234.AAE) belongs to the still and its video
-    for n, i in enumerate(ids, 1):
-        it = items[i]
+    for n, it in enumerate(_each(items, ids), 1):
         if it.kind == "asset":
-            libraries.setdefault(it.source_root or "", []).append(it)
+            libraries.setdefault(it.source_root or "", []).append(it.id)
         else:
-            _export_file(it, out, report, gains.get(i), seen)
+            _export_file(it, out, report, gains.get(it.id), seen)
         if on_progress:
             on_progress(n, len(ids), it.path or it.uuid or "")
-    for library, assets in libraries.items():
-        _export_assets(library, assets, out, report, gains, edited=edited)
+    for library, asset_ids in libraries.items():
+        _export_assets(library, list(_each(items, asset_ids)), out, report, gains, edited=edited)
     return report
 
 

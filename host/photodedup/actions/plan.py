@@ -141,6 +141,8 @@ def build_plan(
 ) -> dict:
     """The plan for these groups (keep flags already set by the keeper rules).
 
+    ``items`` must answer for the groups' members and their parts: every live item, or the
+    ``StoreItems`` that ``find_groups`` filled (it reads any other id from the store when asked).
     ``store_path`` is read for what MatchItem does not carry (GPS coordinates, exact
     file-system paths of names that are not UTF-8); without it those come from item meta.
     """

@@ -1,29 +1,27 @@
 """Every pair of 64-bit fingerprints within a Hamming distance: the pairs brute force finds, far faster.
 
-All pairs of a million photos are 5 * 10**11 comparisons (~16 min of numpy even as blocked XOR + popcount), so
-``near_pairs`` uses multi-index hashing with neighbourhood enumeration, the winner of the measurements in
-docs/matching.md (real-looking, clustered pHashes; uniform random hashes flatter every index):
+All pairs of a million photos are 5 * 10**11 comparisons, so ``near_pairs`` (pairs within one set) and
+``near_pairs_between`` (pairs across two sets: turned variants against the photos) use multi-index
+hashing, the winner of the measurements in docs/matching.md (real-looking, clustered pHashes; uniform
+random hashes flatter every index):
 
-* the varying bits are split into m chunks (m = 3 of ~21 bits at a million hashes, more and smaller chunks
-  for fewer hashes). Chunk i gets a radius t_i with sum(t_i + 1) > d, so by pigeonhole a pair within d
-  differs by at most t_i bits in some chunk i. Chunks of exact equality alone would need d + 1 chunks of
-  ~6 bits, whose buckets hold ~1/64 of everything;
-* per chunk the hashes are sorted by chunk value, and a direct-address table (2**bits slots) holds the
-  first hash of each bucket. Every hash probes the slots at each flip mask f (|f| <= t_i), only towards
-  the half-space of f's top bit so each pair is met once. The slot stores 32 of the hash's *other* bits,
-  so one gather and one popcount reject almost every probe (chunk distance |f| plus those bits is a lower
-  bound); empty slots hold a far-away pattern and the few that pass are dropped by a second lookup;
-* later members of a bucket (hashes sharing a chunk value) reach first members through the same table
-  from their side, and each other through a small expansion;
-* a pair found through chunk i is kept only if no earlier chunk j had it within t_j: no duplicates and
-  no final de-duplication pass;
-* equal hashes (bursts, copies, blank frames) are folded into one value first, so piles of identical
-  hashes cost nothing; their pairs are expanded at the end.
+* the varying bits are split into m chunks (4-5 of 13-16 bits at a million hashes). Chunk i gets a radius t_i
+  with sum(t_i + 1) > d, so by pigeonhole a pair within d differs by at most t_i bits in some chunk i;
+* per chunk the hashes are laid out sorted by chunk value (a counting sort) with where each value's
+  bucket starts. A bucket meets every bucket whose value is within t_i of its own: those hashes are
+  copied into one buffer and compared with the bucket's, four at a time, in a compiled loop
+  (``index_kernels``, vectorised popcount). Within one set only the lower of two buckets looks, so
+  each pair is met once;
+* a pair met through chunk i is kept only if no earlier chunk j had it within t_j: no duplicates and no
+  de-duplication pass;
+* equal hashes (bursts, copies, blank frames) are folded into one value first and their pairs expanded at
+  the end, so piles of identical hashes cost nothing.
 
-The work items (chunk, top bit of the mask) run on a thread pool: numpy releases the GIL in every step that
-matters. When the estimated cost says all pairs are cheaper (small inputs, large distances), it compares
-all pairs in blocks instead. The result does not depend on which path ran; the tests hold both to the
-same pairs.
+The chunking is chosen by a cost model over the real bucket sizes (clustered hashes crowd some buckets);
+"all pairs" is the one-bucket plan of the same loop. Small searches (below ~20,000 hashes until the compiled
+loops are loaded in this process) use numpy's all-pairs instead: cheaper than that first load. Buckets are
+shared out to a thread pool: the compiled loops release the GIL. The answer does not depend on the plan;
+the tests hold every path to the pairs of ``brute_force_pairs``, plain numpy written apart from the index.
 """
 
 from __future__ import annotations
@@ -31,21 +29,39 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["brute_force_pairs", "exact_groups", "hamming_many", "near_pairs"]
+__all__ = [
+    "brute_force_pairs",
+    "brute_force_pairs_between",
+    "exact_groups",
+    "hamming_many",
+    "near_pairs",
+    "near_pairs_between",
+]
 
-_MAX_CHUNK_BITS = 22  # a 2**22-slot table is 16 MB per array; wider chunks buy little at 1 M hashes
+_MAX_CHUNK_BITS = 22  # a 2**22-slot bucket table is 32 MB; wider chunks buy nothing at 1 M hashes
 _BLOCK = 1 << 20  # elements per expansion block: bounds memory whatever the bucket sizes
 _TILE_ROWS, _TILE_COLS = 256, 4096  # brute force tiles: 1 M comparisons, 8 MB of XOR, per numpy call
-# Cost model, in units of one brute-force comparison (measured on the 2-core reference machine):
-_PROBE_COST = 1.5  # one hash probing one slot (gather + popcount + compare)
-_MASK_OVERHEAD = 4000.0  # fixed numpy call overhead per flip mask
-_SETUP_COST = 150.0  # per hash and chunk: extract, sort, tables
+# Below these many comparisons numpy's brute force (~1.3 ns each on two threads) beats the compiled loops:
+# before they are loaded (numba's import and the cached machine code, ~0.35 s once per process), and after.
+_NUMPY_PAIRS, _NUMPY_PAIRS_LOADED = 200_000_000, 2_000_000
+_PIECES = 8  # work items per chunk and thread: crowded buckets even out
+_SAMPLE_SLOTS = 2048  # buckets whose neighbourhood the cost model measures per chunk
+_MEASURED_PLANS = 3  # chunkings costed on the real bucket sizes (the best of the uniform estimate)
+# Cost model, in ns on one core of the reference machine (fitted to timed runs of 39 plans at 100 k and
+# 1 M photo-like hashes, docs/matching.md):
+_CMP_NS = 0.07  # one comparison in the vectorised loop
+_COPY_NS = 1.7  # one hash copied into a bucket's buffer
+_PROBE_NS = 6.5  # one neighbouring bucket looked up
+_SLOT_NS = 1200.0  # per non-empty bucket: its loops and buffer
+_SETUP_NS = 29.0  # per hash and chunk: key, counting sort, gather, planning
+_NS = np.array([_CMP_NS, _COPY_NS, _PROBE_NS, _SLOT_NS, _SETUP_NS])
 _U64_MAX = 2**64 - 1
 _LOW_ENTROPY = 0.1  # bits below this (p < 1.3 % or > 98.7 %) are also tried left out of the chunks
 
@@ -74,9 +90,16 @@ def brute_force_pairs(hashes: object, max_distance: int, *, workers: int | None 
     """
     h = _as_hashes(hashes)
     d = _check_distance(max_distance)
-    n = len(h)
-    keys = _brute_keys(h, d, _workers(workers))
-    return _decode(keys, n)
+    return _decode(_brute_keys(h, h, d, _workers(workers), upper=True), len(h))
+
+
+def brute_force_pairs_between(
+    a: object, b: object, max_distance: int, *, workers: int | None = 1
+) -> np.ndarray:
+    """Reference answer: every pair (i, j), i in ``a`` and j in ``b``, within ``max_distance``."""
+    ha, hb = _as_hashes(a), _as_hashes(b)
+    d = _check_distance(max_distance)
+    return _decode(_brute_keys(ha, hb, d, _workers(workers), upper=False), len(hb))
 
 
 def near_pairs(
@@ -86,31 +109,49 @@ def near_pairs(
 
     Exactly the pairs of ``brute_force_pairs``, as an int64 array of shape (k, 2) sorted lexicographically.
     ``workers`` threads share the search (default: the CPUs this process may use). ``method`` is "auto"
-    (the index unless the cost model says all pairs are cheaper), "index" or "brute": the answer is the
-    same, the choice exists for tests and benchmarks.
+    (the cheapest plan by the cost model), "index" (the cheapest chunked plan) or "brute" (all pairs, in
+    the same compiled loop): the answer is the same, the choice exists for tests and benchmarks.
     """
-    if method not in ("auto", "index", "brute"):
-        raise ValueError(f"method must be 'auto', 'index' or 'brute', not {method!r}")
+    _check_method(method)
     h = _as_hashes(hashes)
     d = _check_distance(max_distance)
     n = len(h)
     if n < 2:
         return np.empty((0, 2), np.int64)
     values, inverse = np.unique(h, return_inverse=True)
-    workers = _workers(workers)
     if len(values) < 2 or d == 0:
         value_keys = np.empty(0, np.int64)
     else:
-        plan = None if method == "brute" else _plan(values, d, force=method == "index")
-        if plan is None:
-            value_keys = _brute_keys(values, d, workers)
-        else:
-            keys = _mih_keys(values, d, plan, workers, force=method == "index")
-            value_keys = _brute_keys(values, d, workers) if keys is None else keys
+        value_keys = _search(values, None, d, _workers(workers), method)
     return _decode(_item_keys(value_keys, len(values), inverse.ravel(), n), n)
 
 
+def near_pairs_between(
+    a: object, b: object, max_distance: int, *, workers: int | None = None, method: str = "auto"
+) -> np.ndarray:
+    """Every pair (i, j), i indexing ``a`` and j indexing ``b``, within Hamming distance ``max_distance``.
+
+    Exactly the pairs of ``brute_force_pairs_between`` (int64, shape (k, 2), sorted lexicographically),
+    without the pairs inside either set: a search of queries against an index. Options as ``near_pairs``.
+    """
+    _check_method(method)
+    ha, hb = _as_hashes(a), _as_hashes(b)
+    d = _check_distance(max_distance)
+    if not len(ha) or not len(hb):
+        return np.empty((0, 2), np.int64)
+    va, ia = np.unique(ha, return_inverse=True)
+    vb, ib = np.unique(hb, return_inverse=True)
+    value_keys = _search(va, vb, d, _workers(workers), method)
+    keys = _cross_keys(value_keys, _Members(ia.ravel(), len(va)), _Members(ib.ravel(), len(vb)))
+    return _decode(keys, len(hb))
+
+
 # --- input ---------------------------------------------------------------------------------------------
+
+
+def _check_method(method: str) -> None:
+    if method not in ("auto", "index", "brute"):
+        raise ValueError(f"method must be 'auto', 'index' or 'brute', not {method!r}")
 
 
 def _as_hashes(hashes: object, ndim: int | None = 1) -> np.ndarray:
@@ -155,15 +196,11 @@ def _workers(workers: int | None) -> int:
 
 
 def _map(fn: Callable, items: list, workers: int) -> list:
-    """``fn`` over ``items`` on a thread pool (numpy releases the GIL in the heavy steps), in order."""
+    """``fn`` over ``items`` on a thread pool (the heavy steps release the GIL), in order."""
     if workers <= 1 or len(items) <= 1:
         return [fn(it) for it in items]
     with ThreadPoolExecutor(min(workers, len(items))) as pool:
         return list(pool.map(fn, items))
-
-
-def _run(fn: Callable[[object], list[np.ndarray]], items: list, workers: int) -> list[np.ndarray]:
-    return [a for part in _map(fn, items, workers) for a in part]
 
 
 # --- output: pairs as one sortable int64 key (i * n + j) ----------------------------------------------
@@ -177,10 +214,10 @@ def _decode(keys: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _pair_keys(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+def _pair_keys(a: np.ndarray, b: np.ndarray, n: int, ordered: bool = True) -> np.ndarray:
     a = a.astype(np.int64, copy=False)
     b = b.astype(np.int64, copy=False)
-    return np.minimum(a, b) * n + np.maximum(a, b)
+    return np.minimum(a, b) * n + np.maximum(a, b) if ordered else a * n + b
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -205,68 +242,81 @@ def _blocks(counts: np.ndarray) -> Iterator[slice]:
         lo = hi
 
 
-def _item_keys(value_keys: np.ndarray, u: int, inverse: np.ndarray, n: int) -> np.ndarray:
-    """Pairs of distinct values -> pairs of items, plus every pair of items that share a value."""
-    counts = np.bincount(inverse, minlength=u)
-    order = np.argsort(inverse, kind="stable")  # items of each value, ascending
-    if len(value_keys) == 0 and counts.max(initial=0) < 2:
-        return np.empty(0, np.int64)
-    va, vb = np.divmod(value_keys, u)
-    if counts.max(initial=0) == 1:  # every value is one item: rename only
-        return _pair_keys(np.take(order, va), np.take(order, vb), n)
-    starts = np.cumsum(counts) - counts
+class _Members:
+    """The items that carry each distinct value: ``order[starts[v]:starts[v] + counts[v]]``, ascending."""
+
+    def __init__(self, inverse: np.ndarray, u: int) -> None:
+        self.counts = np.bincount(inverse, minlength=u)
+        self.order = np.argsort(inverse, kind="stable")
+        self.starts = np.cumsum(self.counts) - self.counts
+        self.n = len(inverse)
+
+
+def _cross_keys(value_keys: np.ndarray, a: _Members, b: _Members, ordered: bool = False) -> np.ndarray:
+    """Pairs of values (va * len(b values) + vb) -> every pair of their items (ia * n + ib, or min/max)."""
+    vb_count = len(b.counts)
+    va, vb = np.divmod(value_keys, vb_count)
+    n = b.n
+    if a.counts.max(initial=0) <= 1 and b.counts.max(initial=0) <= 1:  # every value one item: rename
+        return _pair_keys(np.take(a.order, va), np.take(b.order, vb), n, ordered)
     parts = []
-    ca, cb = np.take(counts, va), np.take(counts, vb)
+    ca, cb = np.take(a.counts, va), np.take(b.counts, vb)
     for s in _blocks(ca * cb):  # every member of one value with every member of the other
-        a, b, na, nb = va[s], vb[s], ca[s], cb[s]
-        ra = _ranges(np.take(starts, a), na)  # members of a, each repeated for the members of b
+        x, y, na, nb = va[s], vb[s], ca[s], cb[s]
+        ra = _ranges(np.take(a.starts, x), na)  # members of x, each repeated for the members of y
         ia = np.repeat(ra, np.repeat(nb, na))
-        ib = _ranges(np.repeat(np.take(starts, b), na), np.repeat(nb, na))
-        parts.append(_pair_keys(np.take(order, ia), np.take(order, ib), n))
-    multi = np.flatnonzero(counts > 1)  # every pair inside a value
-    cm = counts[multi]
-    pos = _ranges(starts[multi], cm)  # positions of those members in `order`
-    later = np.repeat(starts[multi] + cm, cm) - pos - 1  # members after each one
-    for s in _blocks(later):
-        p, k = pos[s], later[s]
-        parts.append(_pair_keys(np.take(order, np.repeat(p, k)), np.take(order, _ranges(p + 1, k)), n))
+        ib = _ranges(np.repeat(np.take(b.starts, y), na), np.repeat(nb, na))
+        parts.append(_pair_keys(np.take(a.order, ia), np.take(b.order, ib), n, ordered))
     return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
 
-# --- brute force ---------------------------------------------------------------------------------------
+def _item_keys(value_keys: np.ndarray, u: int, inverse: np.ndarray, n: int) -> np.ndarray:
+    """Pairs of distinct values -> pairs of items, plus every pair of items that share a value."""
+    m = _Members(inverse, u)
+    parts = [_cross_keys(value_keys, m, m, ordered=True)]
+    multi = np.flatnonzero(m.counts > 1)  # every pair inside a value
+    cm = m.counts[multi]
+    pos = _ranges(m.starts[multi], cm)  # positions of those members in `order`
+    later = np.repeat(m.starts[multi] + cm, cm) - pos - 1  # members after each one
+    for s in _blocks(later):
+        p, k = pos[s], later[s]
+        parts.append(_pair_keys(np.take(m.order, np.repeat(p, k)), np.take(m.order, _ranges(p + 1, k)), n))
+    return np.concatenate(parts)
 
 
-def _brute_keys(h: np.ndarray, d: int, workers: int) -> np.ndarray:
-    """All pairs within d as keys, tile by tile over the upper triangle (i < j)."""
-    n = len(h)
-    starts = range(0, n, _TILE_ROWS)
+# --- brute force (the reference, numpy only) -------------------------------------------------------------
+
+
+def _brute_keys(ha: np.ndarray, hb: np.ndarray, d: int, workers: int, upper: bool) -> np.ndarray:
+    """All pairs (i in ha, j in hb) within d as i * len(hb) + j, tile by tile (only j > i when ``upper``)."""
+    na, nb = len(ha), len(hb)
 
     def row(r0: int) -> list[np.ndarray]:
-        r1 = min(n, r0 + _TILE_ROWS)
-        rows = h[r0:r1, None]
+        r1 = min(na, r0 + _TILE_ROWS)
+        rows = ha[r0:r1, None]
         xor = np.empty((r1 - r0, _TILE_COLS), np.uint64)
         cnt = np.empty((r1 - r0, _TILE_COLS), np.uint8)
         near = np.empty((r1 - r0, _TILE_COLS), bool)
         out = []
-        for c0 in range(r0, n, _TILE_COLS):
-            c1 = min(n, c0 + _TILE_COLS)
+        for c0 in range(r0 if upper else 0, nb, _TILE_COLS):
+            c1 = min(nb, c0 + _TILE_COLS)
             w = c1 - c0
-            np.bitwise_xor(rows, h[None, c0:c1], out=xor[:, :w])
+            np.bitwise_xor(rows, hb[None, c0:c1], out=xor[:, :w])
             np.bitwise_count(xor[:, :w], out=cnt[:, :w])
             np.less_equal(cnt[:, :w], d, out=near[:, :w])
             i, j = np.nonzero(near[:, :w])
-            if c0 == r0:  # the diagonal tile: keep the upper triangle
+            if upper and c0 == r0:  # the diagonal tile: keep the upper triangle
                 k = np.flatnonzero(j > i)
                 i, j = i[k], j[k]
             if len(i):
-                out.append((i + r0).astype(np.int64) * n + (j + c0))
+                out.append((i + r0).astype(np.int64) * nb + (j + c0))
         return out
 
-    parts = _run(row, list(starts), workers)
+    parts = [a for part in _map(row, list(range(0, na, _TILE_ROWS)), workers) for a in part]
     return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
 
-# --- multi-index hashing -------------------------------------------------------------------------------
+# --- planning the chunks --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -275,13 +325,12 @@ class _Chunk:
     radius: int
 
 
+_ALL_PAIRS = [_Chunk((), 0)]  # one bucket holding everything: brute force in the same loop
+
+
 def _entropy(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, 1e-12, 1 - 1e-12)
     return -(q * np.log2(q) + (1 - q) * np.log2(1 - q))
-
-
-def _ball(bits: int, radius: int) -> int:
-    return sum(math.comb(bits, k) for k in range(radius + 1))
 
 
 def _bit_matrix(values: np.ndarray) -> np.ndarray:
@@ -290,38 +339,17 @@ def _bit_matrix(values: np.ndarray) -> np.ndarray:
     return np.unpackbits(raw, axis=1, bitorder="little")
 
 
-def _pack(bits: np.ndarray) -> np.ndarray:
-    """Columns (at most 32) of a bit matrix as uint32 values, first column = least significant bit."""
-    n = len(bits)
-    packed = np.packbits(bits, axis=1, bitorder="little")
-    out = np.zeros((n, 4), np.uint8)
-    out[:, : packed.shape[1]] = packed
-    return out.view("<u4").ravel().astype(np.uint32)
-
-
-def _plan(values: np.ndarray, d: int, force: bool = False) -> list[_Chunk] | None:
-    """The cheapest chunking by the cost model, or None when comparing all pairs is cheaper."""
-    plans = _plans(values, d)
-    if not plans:
-        return None
-    cost, chunks = min(plans, key=lambda p: p[0])
-    n = len(values)
-    return chunks if force or cost < n * (n - 1) / 2 else None
-
-
-def _plans(values: np.ndarray, d: int) -> list[tuple[float, list[_Chunk]]]:
-    """Candidate chunkings (m chunks, with and without near-constant bits) and their estimated costs.
+def _plans(values: np.ndarray, d: int, counts: Sequence[int] | None = None) -> list[list[_Chunk]]:
+    """Candidate chunkings (m chunks, with and without near-constant bits; ``counts``: these m only).
 
     Bits that never vary cannot separate anything and are left out (pigeonhole still holds over the rest);
-    nearly constant ones (a pHash's DC bit) add probes for no selectivity, so each m is also tried without
+    nearly constant ones (a pHash's DC bit) add work for no selectivity, so each m is also tried without
     them. The rest are dealt to chunks by entropy, so every chunk is about as selective.
     """
-    n = len(values)
-    sample = values if n <= 65536 else values[np.random.default_rng(0).choice(n, 65536, replace=False)]
+    sample = values if len(values) <= 65536 else values[np.random.default_rng(0).choice(len(values), 65536)]
     entropy = _entropy(_bit_matrix(sample).mean(axis=0))
-    ones = np.bitwise_or.reduce(values)
-    zeros = np.bitwise_or.reduce(~values)
-    varying = [b for b in range(64) if int(ones) >> b & int(zeros) >> b & 1]  # on everything, not the sample
+    ones, zeros = int(np.bitwise_or.reduce(values)), int(np.bitwise_or.reduce(~values))
+    varying = [b for b in range(64) if ones >> b & zeros >> b & 1]  # on everything, not the sample
     varying.sort(key=lambda b: -entropy[b])
     informative = [b for b in varying if entropy[b] >= _LOW_ENTROPY]
     out = []
@@ -329,9 +357,8 @@ def _plans(values: np.ndarray, d: int) -> list[tuple[float, list[_Chunk]]]:
         if d >= len(bits):  # every pair of distinct values could be within d
             continue
         fewest = math.ceil(len(bits) / _MAX_CHUNK_BITS)  # may exceed d + 1: radii 0, still pigeonhole
-        for m in range(fewest, max(fewest, min(len(bits), d + 1)) + 1):
-            chunks = _chunking(list(bits), m, d)
-            out.append((_cost(chunks, entropy, n), chunks))
+        ms = range(fewest, max(fewest, min(len(bits), d + 1, fewest + 4)) + 1) if counts is None else counts
+        out += [_chunking(list(bits), m, d) for m in ms if fewest <= m <= len(bits)]
     return out
 
 
@@ -348,169 +375,151 @@ def _chunking(bits: list[int], m: int, d: int) -> list[_Chunk]:
     return [_Chunk(tuple(sorted(g)), t) for g, t in zip(groups, radii, strict=True)]
 
 
-def _cost(chunks: list[_Chunk], entropy: np.ndarray, n: int) -> float:
-    """Estimated work in brute-force comparisons: probes per mask, bucket crowding, fixed costs."""
+def _masks(width: int, radius: int, with_zero: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Flip masks of weight <= radius over ``width`` bits, grouped by top bit: (masks, top_start).
+
+    ``top_start[b]..top_start[b + 1]`` are the masks whose highest bit is b; mask 0 (when asked for)
+    comes first, before every group.
+    """
+    groups: list[list[int]] = [[] for _ in range(width)]
+    for w in range(1, radius + 1):
+        for bits in itertools.combinations(range(width), w):
+            groups[bits[-1]].append(sum(1 << b for b in bits))
+    masks = ([0] if with_zero else []) + [m for g in groups for m in g]
+    top_start = np.cumsum([int(with_zero)] + [len(g) for g in groups]).astype(np.int64)
+    return np.array(masks, np.int32), top_start
+
+
+class _Layout:
+    """One chunk over one set of distinct hashes: sorted by chunk value, where each bucket starts."""
+
+    def __init__(self, values: np.ndarray, chunk: _Chunk) -> None:
+        from photodedup.match import index_kernels as k
+
+        width = len(chunk.bits)
+        keys = k.chunk_keys(values, np.array(chunk.bits, np.int64))
+        self.offs = k.bucket_offsets(keys, width)
+        self.order = k.counting_order(keys, self.offs)
+        self.hashes = np.take(values, self.order)
+        self.slots = np.flatnonzero(self.offs[1:] != self.offs[:-1]).astype(np.int32)  # non-empty buckets
+        self.width = width
+
+
+def _work(a: np.ndarray, b: np.ndarray | None, chunks: list[_Chunk]) -> np.ndarray:
+    """What a plan would do, from the real bucket sizes and a sample of neighbourhoods: comparisons,
+    hashes copied, bucket look-ups, non-empty buckets, hashes laid out (the cost model's counts)."""
+    from photodedup.match import index_kernels as k
+
+    rng = np.random.default_rng(0)
+    work = np.zeros(5)
+    for c in chunks:
+        width = len(c.bits)
+        bits = np.array(c.bits, np.int64)
+        offs_a = k.bucket_offsets(k.chunk_keys(a, bits), width)
+        offs_b = offs_a if b is None else k.bucket_offsets(k.chunk_keys(b, bits), width)
+        slots = np.flatnonzero(offs_a[1:] != offs_a[:-1]).astype(np.int32)
+        sample = slots if len(slots) <= _SAMPLE_SLOTS else rng.choice(slots, _SAMPLE_SLOTS, replace=False)
+        masks, _ = _masks(width, c.radius, with_zero=b is not None)
+        load = k.neighbour_load(sample, offs_b, masks).astype(np.float64)
+        size = (offs_a[sample + 1] - offs_a[sample]).astype(np.float64)
+        if b is None:  # only the lower of two buckets looks; its own members meet each other
+            load = load / 2 + size / 2
+        scale = len(slots) / max(1, len(sample))
+        work += [
+            float((np.ceil(size / 4) * 4 * load).sum()) * scale,
+            float(load.sum()) * scale,
+            len(slots) * len(masks) / (2 if b is None else 1),
+            len(slots),
+            len(a) + (0 if b is None else len(b)),
+        ]
+    return work
+
+
+def _estimate(a: np.ndarray, b: np.ndarray | None, chunks: list[_Chunk]) -> float:
+    """Estimated ns on one core for a plan."""
+    return float(_work(a, b, chunks) @ _NS)
+
+
+def _ball(bits: int, radius: int) -> int:
+    return sum(math.comb(bits, k) for k in range(radius + 1))
+
+
+def _rough(chunks: list[_Chunk], na: int, nb: int | None) -> float:
+    """The cost model for uniform hashes (no bucket sizes needed): ranks the plans worth measuring."""
     cost = 0.0
     for c in chunks:
-        masks = _ball(len(c.bits), c.radius) - 1
-        lam = n / 2 ** min(float(entropy[list(c.bits)].sum()), len(c.bits))  # hashes per slot
-        rest = 1 - (1 - math.exp(-lam)) / lam if lam > 1e-9 else 0.0  # share of later bucket members
-        cost += masks * (n * (0.5 + rest + 0.5 * rest * lam) * _PROBE_COST + _MASK_OVERHEAD)
-        cost += n * _SETUP_COST + n * lam / 2
+        slots = min(na, 2 ** len(c.bits))
+        looked = _ball(len(c.bits), c.radius) - (1 if nb is None else 0)
+        pairs = na * (na if nb is None else nb) / 2 ** len(c.bits) * looked / (2 if nb is None else 1)
+        cost += slots * (looked * _PROBE_NS + _SLOT_NS) + pairs * (_CMP_NS + _COPY_NS * slots / max(na, 1))
     return cost
 
 
-class _Index:
-    """One chunk's sorted order and direct-address tables."""
+def _choose(a: np.ndarray, b: np.ndarray | None, d: int, method: str) -> list[_Chunk]:
+    """The plan for this search: all pairs (one bucket) or the cheapest chunking by the cost model.
 
-    def __init__(self, values: np.ndarray, bitmat: np.ndarray, chunk: _Chunk, fp_bits: list[int]):
-        width = len(chunk.bits)
-        key = _pack(bitmat[:, list(chunk.bits)]).astype(np.int32)
-        self.order = np.argsort(key, kind="stable")
-        self.key = np.take(key, self.order)
-        self.hashes = np.take(values, self.order)
-        n = len(values)
-        fp = _pack(bitmat[:, fp_bits])
-        self.fp = np.take(fp, self.order)
-        first = np.flatnonzero(np.r_[True, self.key[1:] != self.key[:-1]])
-        end = np.r_[first[1:], n]
-        slots = np.take(self.key, first)
-        # empty slots hold the complement of the usual fingerprint: far from most, and checked anyway
-        majority = _pack((bitmat[:, fp_bits].mean(axis=0) >= 0.5)[None, :].astype(np.uint8))[0]
-        self.fp_table = np.full(1 << width, ~majority, np.uint32)
-        self.fp_table[slots] = np.take(self.fp, first)
-        self.first_table = np.full(1 << width, -1, np.int32)
-        self.first_table[slots] = first
-        multi = np.flatnonzero(end - first > 1)
-        self.rest_table = np.full(1 << width, -1, np.int32)  # second member of a bucket, if any
-        self.rest_table[slots[multi]] = first[multi] + 1
-        self.end = np.repeat(end, end - first).astype(np.int32)  # end of each position's bucket
-        is_rest = np.ones(n, bool)
-        is_rest[first] = False
-        self.rest = np.flatnonzero(is_rest)
-        self.first = first
-        self.radius = chunk.radius
-        self.width = width
-
-    def cost(self) -> float:
-        """The cost model of ``_cost`` with the real bucket sizes instead of the uniform estimate."""
-        n = len(self.key)
-        sizes = np.diff(np.r_[self.first, n]).astype(np.float64)
-        lam = float((sizes * sizes).sum()) / n  # bucket size seen by an average hash
-        rest = len(self.rest)
-        masks = _ball(self.width, self.radius) - 1
-        cost = masks * ((n * 0.5 + rest + 0.5 * rest * lam) * _PROBE_COST + _MASK_OVERHEAD)
-        return cost + float((sizes * (sizes - 1)).sum()) / 2 + n * _SETUP_COST
+    Plans are ranked by the uniform estimate; the best few are then costed on the real bucket sizes.
+    """
+    if method == "brute":
+        return _ALL_PAIRS
+    nb = None if b is None else len(b)
+    plans = sorted(_plans(a if b is None else np.concatenate([a, b]), d), key=lambda p: _rough(p, len(a), nb))
+    plans = plans[:_MEASURED_PLANS]
+    if method == "auto":
+        plans.append(_ALL_PAIRS)
+    if not plans:
+        return _ALL_PAIRS
+    costs = [_estimate(a, b, p) for p in plans]
+    return plans[int(np.argmin(costs))]
 
 
-def _masks_by_top_bit(width: int, radius: int) -> list[tuple[int, np.ndarray]]:
-    """Non-zero flip masks of weight <= radius over ``width`` bits, grouped by their highest bit."""
-    groups: list[tuple[int, np.ndarray]] = []
-    for top in range(width):
-        masks = [1 << top]
-        for w in range(1, radius):
-            for rest in itertools.combinations(range(top), w):
-                masks.append((1 << top) | sum(1 << b for b in rest))
-        groups.append((top, np.array(masks, np.int32)))
-    return groups if radius > 0 else []
+# --- the search -----------------------------------------------------------------------------------------
 
 
-def _indexes(values: np.ndarray, plan: list[_Chunk], workers: int) -> list[_Index]:
-    """One index per chunk; the fingerprint in the table is 32 of the other bits, most informative first."""
-    bitmat = _bit_matrix(values)
-    entropy = _entropy(bitmat.mean(axis=0))
-
-    def build(c: _Chunk) -> _Index:
-        others = sorted((b for b in range(64) if b not in c.bits), key=lambda b: -entropy[b])[:32]
-        return _Index(values, bitmat, c, others)
-
-    return _map(build, plan, workers)
+def _numpy_pairs() -> int:
+    loaded = "photodedup.match.index_kernels" in sys.modules
+    return _NUMPY_PAIRS_LOADED if loaded else _NUMPY_PAIRS
 
 
-def _mih_keys(
-    values: np.ndarray, d: int, plan: list[_Chunk], workers: int, force: bool = False
-) -> np.ndarray | None:
-    """Keys of all value pairs within d through the chunk indexes; None if the buckets turn out so
-    crowded (correlated bits the entropy estimate missed) that comparing all pairs is cheaper."""
-    n = len(values)
-    if n >= 2**31:
-        raise ValueError("near_pairs handles fewer than 2**31 distinct hashes")
-    indexes = _indexes(values, plan, workers)
-    chunk_masks = [np.uint64(sum(1 << b for b in c.bits)) for c in plan]
-    if not force and sum(ix.cost() for ix in indexes) >= n * (n - 1) / 2:
-        return None
+def _search(
+    a: np.ndarray,
+    b: np.ndarray | None,
+    d: int,
+    workers: int,
+    method: str,
+    plan: list[_Chunk] | None = None,
+) -> np.ndarray:
+    """Keys of all pairs within d: inside ``a`` (min * n + max) when ``b`` is None, else a * len(b) + b.
 
-    def verify(ci: int, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """Keys of the pairs (p, q) (positions in chunk ci's order) within d and new to this chunk."""
-        ix = indexes[ci]
-        x = np.take(ix.hashes, p) ^ np.take(ix.hashes, q)
-        keep = np.flatnonzero(np.bitwise_count(x) <= d)
-        if ci and len(keep):
-            x = np.take(x, keep)
-            new = np.ones(len(keep), bool)
-            for mask, c in zip(chunk_masks[:ci], plan[:ci], strict=True):
-                new &= np.bitwise_count(x & mask) > c.radius
-            keep = np.take(keep, np.flatnonzero(new))
-        return _pair_keys(np.take(ix.order, np.take(p, keep)), np.take(ix.order, np.take(q, keep)), n)
+    Across two sets the smaller one's buckets do the looking (fewer buckets, the same comparisons).
+    ``plan`` forces a chunking (benchmarks of the alternatives).
+    """
+    if max(len(a), 0 if b is None else len(b)) >= 2**31:
+        raise ValueError("the candidate search handles fewer than 2**31 distinct hashes")
+    if plan is None and method == "auto" and len(a) * (len(a) / 2 if b is None else len(b)) <= _numpy_pairs():
+        return _brute_keys(a, a if b is None else b, d, workers, upper=b is None)
+    from photodedup.match import index_kernels as k
 
-    def within(ci: int) -> list[np.ndarray]:
-        ix = indexes[ci]
-        later = ix.end.astype(np.int64) - np.arange(n) - 1  # members after each position
-        pos = np.flatnonzero(later > 0)
-        later = later[pos]
-        out = []
-        for s in _blocks(later):
-            p, k = pos[s], later[s]
-            out.append(verify(ci, np.repeat(p, k), _ranges(p + 1, k)))
-        return out
+    chunks = plan if plan is not None else _choose(a, b, d, method)
+    swap = b is not None and len(b) < len(a)
+    probe, other = (b, a) if swap else (a, b)
+    n = len(a) if b is None else len(b)
+    parts: list[np.ndarray] = []
+    for ci, c in enumerate(chunks):
+        prev_masks = np.array([sum(1 << x for x in p.bits) for p in chunks[:ci]], np.uint64)
+        prev_radii = np.array([p.radius for p in chunks[:ci]], np.uint64)
+        la = _Layout(probe, c)
+        lb = la if other is None else _Layout(other, c)
+        masks, top_start = _masks(la.width, c.radius, with_zero=other is not None)
+        pieces = np.array_split(la.slots, max(1, min(len(la.slots), workers * _PIECES)))
 
-    def probe_first(ix: _Index, src: tuple, f: np.int32, threshold: int) -> tuple[np.ndarray, np.ndarray]:
-        """Sources whose partner slot key ^ f holds a first member that passes the fingerprint bound."""
-        pos, key, fp = src
-        slot = key ^ f
-        hit = np.flatnonzero(np.bitwise_count(np.take(ix.fp_table, slot) ^ fp) <= threshold)
-        q = np.take(ix.first_table, np.take(slot, hit))
-        ok = np.flatnonzero(q >= 0)
-        return np.take(np.take(pos, hit), ok), np.take(q, ok)
+        def run(slots: np.ndarray, la=la, lb=lb, masks=masks, top_start=top_start, pm=prev_masks,
+                pr=prev_radii) -> np.ndarray:  # fmt: skip
+            if other is None:
+                return k.self_join(la.hashes, la.order, la.offs, slots, masks, top_start, d, pm, pr, n)
+            return k.probe_join(la.hashes, la.order, la.offs, slots, lb.hashes, lb.order, lb.offs, masks, d,
+                                pm, pr, n, swap)  # fmt: skip
 
-    def masks(item: tuple[int, int, np.ndarray]) -> list[np.ndarray]:
-        ci, top, fs = item
-        ix = indexes[ci]
-        side = (ix.key >> top) & 1
-
-        def source(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            return pos, np.take(ix.key, pos), np.take(ix.fp, pos)
-
-        low = source(np.flatnonzero(side == 0))  # every hash on the low side probes the first members
-        rest_side = np.take(side, ix.rest)
-        rest_high = source(np.take(ix.rest, np.flatnonzero(rest_side == 1)))
-        rest_low = np.take(ix.rest, np.flatnonzero(rest_side == 0))
-        rest_low_key = np.take(ix.key, rest_low)
-        out = []
-        for f in fs:
-            threshold = d - int(f).bit_count()
-            for src in (low, rest_high):  # later members of a bucket meet first members from their side
-                p, q = probe_first(ix, src, f, threshold)
-                if len(p):
-                    out.append(verify(ci, p, q))
-            if len(rest_low):  # later members meet later members
-                r = np.take(ix.rest_table, rest_low_key ^ f)
-                hit = np.flatnonzero(r >= 0)
-                if len(hit):
-                    p, r = np.take(rest_low, hit), np.take(r, hit)
-                    k = np.take(ix.end, r) - r
-                    for s in _blocks(k):
-                        out.append(verify(ci, np.repeat(p[s], k[s]), _ranges(r[s], k[s])))
-        return out
-
-    items: list = [("within", ci) for ci in range(len(plan))]
-    for ci, c in enumerate(plan):
-        items += [("masks", (ci, top, fs)) for top, fs in _masks_by_top_bit(len(c.bits), c.radius)]
-    items.sort(key=lambda it: -len(it[1][2]) if it[0] == "masks" else 0)  # big items first: even finish
-
-    def run(item: tuple[str, object]) -> list[np.ndarray]:
-        kind, arg = item
-        return within(arg) if kind == "within" else masks(arg)  # type: ignore[arg-type]
-
-    parts = _run(run, items, workers)
+        parts += _map(run, pieces, workers)
+        del la, lb
     return np.concatenate(parts) if parts else np.empty(0, np.int64)

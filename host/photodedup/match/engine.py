@@ -7,23 +7,25 @@ representatives only, found by an index far below all pairs.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from photodedup.match.cluster import UnionFind, cliques, components
 from photodedup.match.complete import fill_in_same
-from photodedup.match.model import Group, MatchItem, Member, from_row
+from photodedup.match.model import ROW_COLUMNS, Group, MatchItem, Member, from_row
 from photodedup.match.relate import relate, thresholds_for
 from photodedup.match.units import RAW_EXTENSIONS, _split, find_units
 from photodedup.store.db import Store
 
-__all__ = ["find_groups", "load_items"]
+__all__ = ["StoreItems", "find_groups", "load_items"]
 
 
 def _live(alias: str = "") -> str:
@@ -49,7 +51,8 @@ _CLIP_FILES = (
 def load_items(store: Store) -> dict[int, MatchItem]:
     """Every live item as a MatchItem (for callers that need them all; ``find_groups`` does not)."""
     sources = _sources(store)
-    return {r["id"]: from_row(r, sources.get(r["source_id"])) for r in store.items(_LIVE)}
+    with _collector_paused():
+        return {r["id"]: from_row(r, sources.get(r["source_id"])) for r in store.items(_LIVE)}
 
 
 def _sources(store: Store) -> dict[int, dict]:
@@ -62,8 +65,13 @@ def group_id(kind: str, ids: list[int]) -> str:
     return f"{kind[0]}{digest[:11]}"
 
 
-class _LazyItems(dict):
-    """MatchItems built from the store only for the ids grouping looks at (a few percent of a library)."""
+class StoreItems(dict):
+    """MatchItems read from the store when first looked up, so a library need not fit in memory.
+
+    Lookups (``items[i]``, ``i in items``, ``items.get(i)``) see every live item, like the dict of
+    ``load_items``; iterating sees only the items loaded so far. ``find_groups`` loads what grouping
+    looks at (the groups' members and their parts among them), which is what a plan needs.
+    """
 
     def __init__(self, store: Store) -> None:
         super().__init__()
@@ -71,19 +79,57 @@ class _LazyItems(dict):
         self._sources = _sources(store)
 
     def load(self, ids: Iterable[int]) -> None:
-        missing = sorted({int(i) for i in ids if i not in self})
-        for k in range(0, len(missing), 50_000):
-            chunk = json.dumps(missing[k : k + 50_000])
-            self.add_rows(self._store.items(f"{_LIVE} AND id IN (SELECT value FROM json_each(?))", [chunk]))
+        """Read these ids (the live ones) into the cache, 10,000 per query."""
+        missing = sorted({int(i) for i in ids if not dict.__contains__(self, i)})
+        for k in range(0, len(missing), 10_000):
+            self.add_rows(self._rows(missing[k : k + 10_000]))
+
+    def read(self, ids: Iterable[int]) -> Iterator[MatchItem]:
+        """The live items of ``ids`` in that order, read in batches and not kept (unless already loaded)."""
+        ids = list(ids)
+        for k in range(0, len(ids), 10_000):
+            batch = ids[k : k + 10_000]
+            fresh = {
+                r["id"]: from_row(r, self._sources.get(r["source_id"]))
+                for r in self._rows([i for i in batch if not dict.__contains__(self, i)])
+            }
+            for i in batch:
+                it = dict.get(self, i) or fresh.get(i)
+                if it is not None:
+                    yield it
+
+    def kinds(self) -> Iterator[tuple[int, str]]:
+        """(id, kind) of every live item, ascending, without building MatchItems."""
+        yield from self._store.db.conn.execute(f"SELECT id, kind FROM items WHERE {_LIVE} ORDER BY id")
 
     def add_rows(self, rows: Iterable[dict]) -> None:
         for r in rows:
-            if r["id"] not in self:
+            if not dict.__contains__(self, r["id"]):
                 self[r["id"]] = from_row(r, self._sources.get(r["source_id"]))
+
+    def _rows(self, ids: list[int]) -> Iterator[dict]:
+        if ids:
+            cur = self._store.db.conn.execute(
+                f"SELECT {', '.join(ROW_COLUMNS)} FROM items WHERE {_LIVE}"
+                " AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                [json.dumps(ids)],
+            )
+            for row in cur:
+                yield dict(zip(ROW_COLUMNS, row, strict=True))
 
     def __missing__(self, key: int) -> MatchItem:
         self.load([key])
         return dict.__getitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        if not dict.__contains__(self, key) and isinstance(key, int | np.integer):
+            self.load([key])
+        return dict.__contains__(self, key)
+
+    def get(self, key: int, default=None):  # type: ignore[override]
+        if key in self:  # (loads it when live)
+            return dict.__getitem__(self, key)
+        return default
 
 
 class _Table:
@@ -145,43 +191,80 @@ def _hex_column(values: list, n: int) -> tuple[np.ndarray, np.ndarray]:
     return out, has
 
 
+_HEX_COLUMNS = ("phash", "phash_r90", "phash_r180", "phash_trim")
+
+
 def _table_from_store(store: Store) -> _Table:
     tb = _Table()
     conn = store.db.conn
-    cols: list[list] = [[], [], [], [], [], [], []]
+    columns = _columns_in_one_pass(conn) or _columns_by_row(conn)
+    tb.ids, tb.is_image, edited, hashes, present = columns
+    tb.phash, tb.has_phash = hashes[:, 0], present[:, 0]
+    tb.alts, tb.has_alt = np.ascontiguousarray(hashes[:, 1:]), np.ascontiguousarray(present[:, 1:])
+    tb.edited = []
+    if edited.any():
+        tb.edited = conn.execute(
+            f"SELECT id, parent_id FROM items WHERE {_LIVE} AND role = 'edited' AND parent_id IS NOT NULL"
+            " ORDER BY id"
+        ).fetchall()
+    tb.exact = []
+    for column in ("blake3", "apple_fp"):  # values seen twice, from the column's index alone; then live rows
+        repeated = f"SELECT {column} FROM items WHERE {column} != '' GROUP BY {column} HAVING count(*) > 1"
+        rows = conn.execute(
+            f"SELECT group_concat(id) FROM items WHERE {_LIVE} AND {column} IN ({repeated})"
+            f" GROUP BY {column} HAVING count(*) > 1"
+        ).fetchall()
+        tb.exact.append([sorted(map(int, r[0].split(","))) for r in rows])
+    tb.live = _SortedIds(tb.ids)
+    return tb
+
+
+def _columns_in_one_pass(conn) -> tuple | None:
+    """(ids, is_image, edited, hashes (n, 4), present (n, 4)) of the live items, ascending ids, as a few
+    long strings SQLite concatenates in one scan: no Python object per row. None if a hash is not 16 hex
+    digits (then ``_columns_by_row`` reads them one by one)."""
+    flags = ["media_type = 'image'", "role = 'edited' AND parent_id IS NOT NULL"]
+    flags += [f"{h} != ''" for h in _HEX_COLUMNS]
+    flags += [f"coalesce(length({h}), 0) IN (0, 16)" for h in _HEX_COLUMNS]
+    flag_sql = " || ".join(f"coalesce({x}, 0)" for x in flags)
+    zero = "0" * 16
+    padded = [f"CASE WHEN length({h}) = 16 THEN {h} ELSE '{zero}' END" for h in _HEX_COLUMNS]
+    count, ids, bits, *hexes = conn.execute(
+        "SELECT count(*), group_concat(id), group_concat(f, ''), "
+        + ", ".join(f"group_concat(h{i}, '')" for i in range(len(padded)))
+        + f" FROM (SELECT id, {flag_sql} AS f, {', '.join(f'{p} AS h{i}' for i, p in enumerate(padded))}"
+        f" FROM items WHERE {_LIVE} ORDER BY id)"
+    ).fetchone()
+    if not count:
+        return None
+    flag = np.frombuffer(bits.encode(), np.uint8).reshape(count, len(flags)) == ord("1")
+    if not flag[:, 2 + len(_HEX_COLUMNS) :].all():
+        return None
+    ids = np.array(ids.split(","), np.int64)
+    hashes = np.stack([np.frombuffer(bytes.fromhex(h), ">u8").astype(np.uint64) for h in hexes], axis=1)
+    present = flag[:, 2 : 2 + len(_HEX_COLUMNS)]
+    hashes[~present] = 0
+    order = np.argsort(ids, kind="stable")  # (one aggregate: every column in the same row order)
+    return ids[order], flag[order, 0], flag[order, 1], hashes[order], present[order]
+
+
+def _columns_by_row(conn) -> tuple:
+    """As ``_columns_in_one_pass``, row by row (hashes of other lengths are read with ``int``)."""
+    cols: list[list] = [[] for _ in range(3 + len(_HEX_COLUMNS))]
     cur = conn.execute(
-        f"SELECT id, media_type = 'image', phash, phash_r90, phash_r180, phash_trim, role = 'edited'"
-        f" AND parent_id IS NOT NULL FROM items WHERE {_LIVE} ORDER BY id"
+        "SELECT id, media_type = 'image', role = 'edited' AND parent_id IS NOT NULL, "
+        f"{', '.join(_HEX_COLUMNS)} FROM items WHERE {_LIVE} ORDER BY id"
     )
     while rows := cur.fetchmany(100_000):
         for c, values in zip(cols, zip(*rows, strict=True), strict=True):
             c.extend(values)
         del rows
     n = len(cols[0])
-    tb.ids = np.array(cols[0], np.int64)
-    tb.is_image = np.array(cols[1], bool)
-    tb.phash, tb.has_phash = _hex_column(cols[2], n)
-    tb.alts = np.zeros((n, 3), np.uint64)
-    tb.has_alt = np.zeros((n, 3), bool)
-    for a in range(3):
-        tb.alts[:, a], tb.has_alt[:, a] = _hex_column(cols[3 + a], n)
-    edited_ids = tb.ids[np.array(cols[6], bool)]
-    del cols
-    tb.edited = []
-    if len(edited_ids):
-        tb.edited = conn.execute(
-            f"SELECT id, parent_id FROM items WHERE {_LIVE} AND role = 'edited' AND parent_id IS NOT NULL"
-            " ORDER BY id"
-        ).fetchall()
-    tb.exact = []
-    for column in ("blake3", "apple_fp"):
-        rows = conn.execute(
-            f"SELECT group_concat(id) FROM items WHERE {_LIVE} AND {column} IS NOT NULL AND {column} != ''"
-            f" GROUP BY {column} HAVING count(*) > 1"
-        ).fetchall()
-        tb.exact.append([sorted(map(int, r[0].split(","))) for r in rows])
-    tb.live = _SortedIds(tb.ids)
-    return tb
+    hashes = np.zeros((n, len(_HEX_COLUMNS)), np.uint64)
+    present = np.zeros((n, len(_HEX_COLUMNS)), bool)
+    for a in range(len(_HEX_COLUMNS)):
+        hashes[:, a], present[:, a] = _hex_column(cols[3 + a], n)
+    return np.array(cols[0], np.int64), np.array(cols[1], bool), np.array(cols[2], bool), hashes, present
 
 
 class _SortedIds:
@@ -200,7 +283,7 @@ class _SortedIds:
 _UNIT_FILE = f"{_LIVE} AND kind = 'file' AND path IS NOT NULL"
 
 
-def _unit_candidates(store: Store, items: _LazyItems) -> dict[int, MatchItem]:
+def _unit_candidates(store: Store, items: StoreItems) -> dict[int, MatchItem]:
     """The rows ``find_units`` can pair (library parts, content ids, RAW and video files, Takeout live
     halves, and the files beside them): the same units as over every item, without reading every path."""
     ids: set[int] = set()
@@ -272,6 +355,20 @@ def _minutes_around(taken_at: str | None) -> list[str]:
     return [(t + timedelta(minutes=d)).isoformat()[:16] for d in (-1, 0, 1)]
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Grouping builds ~10^6 small objects (rows, items, relations, members): the cyclic collector would
+    rescan the growing heap again and again (half the time of building them). Nothing here needs cycles
+    freed early; the collector runs as usual afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def find_groups(
     store: Store,
     *,
@@ -281,7 +378,16 @@ def find_groups(
     include_skipped: bool = False,
     items: dict[int, MatchItem] | None = None,
 ) -> list[Group]:
-    """Groups with keepers. Without ``items`` only the rows grouping needs become MatchItems."""
+    """Groups with keepers.
+
+    Without ``items``, or with a ``StoreItems`` (which then holds what was read, for a plan to use), only
+    the rows grouping needs become MatchItems; a plain dict must hold every live item.
+    """
+    with _collector_paused():
+        return _find_groups(store, preset, threshold, keeper_config, include_skipped, items)
+
+
+def _find_groups(store, preset, threshold, keeper_config, include_skipped, items) -> list[Group]:
     from photodedup.match.keeper import KeeperConfig, apply_keeper
 
     t = thresholds_for(preset, threshold)
@@ -290,8 +396,8 @@ def find_groups(
     keep_override = {d["item_a"] for d in decisions if d["kind"] == "keep"}
     skipped = {d["group_id"] for d in decisions if d["kind"] == "skip"}
 
-    if items is None:
-        lazy = _LazyItems(store)
+    if items is None or isinstance(items, StoreItems):
+        lazy = items if items is not None else StoreItems(store)
         tb = _table_from_store(store)
         units = find_units(_unit_candidates(store, lazy), live=tb.live)
         items = lazy
@@ -488,17 +594,18 @@ def _near_relations(
     if n < 2:
         return out
     face_ids = tb.ids[face_pos]
-    # Two lookups: the photos' own pHashes at the "similar" distance, then their turned and trimmed
-    # variants against them at the tighter "same photo" distance. r270 is left out of the index: a copy
-    # turned the other way is found through that copy's own r90.
+    # Three lookups: the photos' own pHashes among themselves at the "similar" distance; their turned and
+    # trimmed variants against the photos at the tighter "same photo" distance; and trimmed against
+    # trimmed (two copies framed differently). Two turned variants meeting add nothing, so they are never
+    # searched. r270 is left out: a copy turned the other way is found through that copy's own r90.
+    # Positions: 0..n-1 the photos, n.. their variants (the pairs come out as one search over both would).
     has_alt = tb.has_alt[face_pos]
     var_owner, var_kind = np.nonzero(has_alt)  # row-major: each class's variants in r90, r180, trim order
     arr = np.concatenate([tb.phash[face_pos], tb.alts[face_pos][var_owner, var_kind]])
     owner = np.concatenate([np.arange(n), var_owner])
     variant = np.concatenate([np.full(n, -1), var_kind])  # -1: the photo itself; else an index into _ALTS
     primary_pairs = near_pairs(arr[:n], t.similar)
-    variant_pairs = near_pairs(arr, t.phash) if len(arr) > n else np.empty((0, 2), dtype=np.int64)
-    variant_pairs = variant_pairs[variant_pairs[:, 1] >= n]  # primary-primary pairs came above
+    variant_pairs = _variant_pairs(arr[:n], arr[n:], var_kind == _ALTS.index("trim"), t.phash)
     pairs = np.concatenate([primary_pairs, variant_pairs])
     vi, vj = variant[pairs[:, 0]], variant[pairs[:, 1]]
     trim = _ALTS.index("trim")
@@ -535,6 +642,20 @@ def _near_relations(
         if key not in out or rank[rel[0]] < rank[out[key][0]]:
             out[key] = rel
     return out
+
+
+def _variant_pairs(photos: np.ndarray, variants: np.ndarray, is_trim: np.ndarray, d: int) -> np.ndarray:
+    """Pairs (photo, n + variant) and (n + trim, n + trim) within d, sorted (positions of _near_relations)."""
+    from photodedup.match.candidates import near_pairs, near_pairs_between
+
+    n, size = len(photos), len(photos) + len(variants)
+    if not len(variants):
+        return np.empty((0, 2), np.int64)
+    vp = near_pairs_between(photos, variants, d)
+    trims = np.flatnonzero(is_trim)
+    tt = trims[near_pairs(variants[trims], d)]  # trims ascending: pairs stay (lower, higher)
+    keys = np.sort(np.concatenate([vp[:, 0] * size + n + vp[:, 1], (n + tt[:, 0]) * size + n + tt[:, 1]]))
+    return np.stack([keys // size, keys % size], axis=1)
 
 
 def _why(cluster: list[int], relations) -> str:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from photodedup.fingerprint.video import VideoFingerprint
 
-__all__ = ["KINDS", "Group", "GroupKind", "MatchItem", "Member", "Relation", "from_row"]
+__all__ = ["KINDS", "ROW_COLUMNS", "Group", "GroupKind", "MatchItem", "Member", "Relation", "from_row"]
 
 GroupKind = Literal["exact", "same", "edited", "burst", "unit", "similar"]
 # exact   same bytes or same Apple fingerprint
@@ -110,6 +110,14 @@ class MatchItem:
 
 
 _ALT_COLUMNS = tuple((name, f"phash_{name}") for name in ("r90", "r180", "r270", "trim"))
+# The store columns ``from_row`` reads (a row may carry more): what a reader needs to SELECT.
+ROW_COLUMNS: tuple[str, ...] = (
+    "id", "path", "source_id", "kind", "role", "parent_id", "uuid", "status", "media_type", "format", "size",
+    "width", "height", "orientation", "blake3", "apple_fp", "pixel_sig", "phash", "ahash", "dhash", "whash",
+    *(column for _, column in _ALT_COLUMNS), "taken_at", "taken_offset", "taken_subsec", "make", "model",
+    "gps_lat", "content_id", "burst_id", "duration", "video_hash", "motion_blake3", "motion_still_blake3",
+    "motion_video_hash", "meta",
+)  # fmt: skip
 _intern = sys.intern
 
 
@@ -122,59 +130,70 @@ def _hex(value: str | None) -> int | None:
     return int(value, 16) if value else None
 
 
+_NO_META: dict = {}
+
+
 def from_row(row: dict, source: dict | None = None) -> MatchItem:
-    """A store row (and its source row) as a MatchItem."""
-    meta = json.loads(row["meta"]) if row.get("meta") else {}
-    asset = meta.get("asset") or {}
-    takeout = meta.get("takeout") or {}
-    width, height = row.get("width"), row.get("height")
-    if row.get("orientation") in (5, 6, 7, 8) and width and height:
+    """A store row (and its source row) as a MatchItem. (Hot: a million-photo library builds ~300,000.)"""
+    get = row.get
+    raw_meta = get("meta")
+    meta = json.loads(raw_meta) if raw_meta else {}
+    asset = meta.get("asset") or _NO_META if raw_meta else _NO_META
+    takeout = meta.get("takeout") or _NO_META if raw_meta else _NO_META
+    width, height = get("width"), get("height")
+    if get("orientation") in (5, 6, 7, 8) and width and height:
         width, height = height, width
     # In a Photos library the file on disk is <UUID>.jpeg: the name a person gave is the original filename.
-    name = asset.get("original_filename") or (os.path.basename(row["path"]) if row.get("path") else "")
-    stem = os.path.splitext(name)[0]
+    path = get("path")
+    name = asset.get("original_filename") or (os.path.basename(path) if path else "")
+    role = get("role")
     is_edit = (
-        row.get("role") in ("edited", "edited_live_video")
+        role in ("edited", "edited_live_video")
         or bool(meta.get("takeout_edited"))
-        or bool(_EDITED_NAME.match(stem))
+        or bool(_EDITED_NAME.match(os.path.splitext(name)[0]))
     )
+    alt_phashes = {}
+    for alt, column in _ALT_COLUMNS:
+        if value := get(column):
+            alt_phashes[alt] = int(value, 16)
+    source = source or _NO_META
     return MatchItem(
         id=row["id"],
-        path=row.get("path"),
-        source_id=row.get("source_id"),
-        source_kind=(source or {}).get("kind") or "folder",
-        source_root=(source or {}).get("root"),
+        path=path,
+        source_id=get("source_id"),
+        source_kind=source.get("kind") or "folder",
+        source_root=source.get("root"),
         kind=_intern(row["kind"]),
-        role=_interned(row.get("role")),
-        parent_id=row.get("parent_id"),
-        uuid=row.get("uuid"),
+        role=_interned(role),
+        parent_id=get("parent_id"),
+        uuid=get("uuid"),
         status=_intern(row["status"]),
-        media_type=_interned(row.get("media_type")),
-        format=_interned(row.get("format")),
-        size=row.get("size"),
+        media_type=_interned(get("media_type")),
+        format=_interned(get("format")),
+        size=get("size"),
         width=width,
         height=height,
-        blake3=row.get("blake3"),
-        apple_fp=row.get("apple_fp"),
-        pixel_sig=row.get("pixel_sig"),
-        phash=_hex(row.get("phash")),
-        ahash=_hex(row.get("ahash")),
-        dhash=_hex(row.get("dhash")),
-        whash=_hex(row.get("whash")),
-        alt_phashes={name: int(row[column], 16) for name, column in _ALT_COLUMNS if row.get(column)},
-        taken_at=row.get("taken_at"),
-        taken_offset=row.get("taken_offset"),
-        taken_subsec=row.get("taken_subsec"),
-        make=_interned(row.get("make")),
-        model=_interned(row.get("model")),
-        gps=row.get("gps_lat") is not None,
-        content_id=row.get("content_id"),
-        burst_id=row.get("burst_id"),
-        duration=row.get("duration"),
-        video=VideoFingerprint.from_text(row.get("video_hash")) if row.get("video_hash") else None,
-        motion_blake3=row.get("motion_blake3"),
-        motion_still_blake3=row.get("motion_still_blake3"),
-        motion_video=VideoFingerprint.from_text(row.get("motion_video_hash")),
+        blake3=get("blake3"),
+        apple_fp=get("apple_fp"),
+        pixel_sig=get("pixel_sig"),
+        phash=_hex(get("phash")),
+        ahash=_hex(get("ahash")),
+        dhash=_hex(get("dhash")),
+        whash=_hex(get("whash")),
+        alt_phashes=alt_phashes,
+        taken_at=get("taken_at"),
+        taken_offset=get("taken_offset"),
+        taken_subsec=get("taken_subsec"),
+        make=_interned(get("make")),
+        model=_interned(get("model")),
+        gps=get("gps_lat") is not None,
+        content_id=get("content_id"),
+        burst_id=get("burst_id"),
+        duration=get("duration"),
+        video=VideoFingerprint.from_text(video_hash) if (video_hash := get("video_hash")) else None,
+        motion_blake3=get("motion_blake3"),
+        motion_still_blake3=get("motion_still_blake3"),
+        motion_video=VideoFingerprint.from_text(get("motion_video_hash")),
         favorite=bool(asset.get("favorite") or takeout.get("favorited")),
         hidden=bool(asset.get("hidden")),
         trashed=bool(asset.get("trashed")),

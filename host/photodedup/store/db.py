@@ -169,7 +169,7 @@ class Store:
             sql += " WHERE source_id = ?"
             params.append(source_id)
         return {
-            bytes(r[0]): Known(r[1], r[2], r[3], r[4], r[5], r[6], stale=bool(r[7]), motion_pending=bool(r[8]))
+            bytes(r[0]): Known(*r[1:7], stale=bool(r[7]), motion_pending=bool(r[8]))
             for r in self.db.execute(sql, params)
         }
 
