@@ -70,7 +70,6 @@ _SMALL_SIZES = (_PHASH_SIZE, _AHASH_SIZE, _DHASH_SIZE)
 
 _BLAS_MAX_PIXELS = 1_000_000  # above ~2 MP the dense product costs more than Pillow's sparse loop
 _PRECISION_BITS = 32 - 8 - 2  # Pillow's Resample.c fixed point for 8-bit images
-_HALF = 1 << (_PRECISION_BITS - 1)
 _Grays = tuple[list[np.ndarray], np.ndarray | None]
 _LUMA = (19595, 38470, 7471)  # Convert.c rgb2l, ITU-R 601 scaled by 2**16
 
@@ -179,8 +178,22 @@ def one_blas_thread() -> Iterator[None]:
         set_(before)
 
 
-def _clip8(acc: np.ndarray) -> np.ndarray:
-    return np.clip((acc.astype(np.int64) + _HALF) >> _PRECISION_BITS, 0, 255)
+_UNIT = 2.0**-_PRECISION_BITS  # one step of Pillow's fixed point: the weights times this are gray levels
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_kernel(in_size: int, out_size: int) -> np.ndarray:
+    """:func:`_kernel` times 2**-22: a product with 8-bit pixels is then Pillow's accumulator in gray levels,
+    still exact (every term and partial sum is a multiple of 2**-22 below 2**10: 32 bits of a double's 53)."""
+    return _kernel(in_size, out_size) * _UNIT
+
+
+def _round8(levels: np.ndarray) -> np.ndarray:
+    """Pillow's ``clip8((acc + 2**21) >> 22)`` on ``acc * 2**-22`` (exact): floor(x + 0.5), clipped to 0-255.
+    In place, in float64: no integer round trip."""
+    levels += 0.5
+    np.floor(levels, out=levels)
+    return np.clip(levels, 0.0, 255.0, out=levels)
 
 
 def _vertical_first(width: int, height: int, out_w: int, out_h: int) -> bool:
@@ -224,7 +237,7 @@ def _block_kernel(in_size: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=32)
 def _horizontal_weights(width: int, out_widths: tuple[int, ...], blocks: bool) -> np.ndarray:
-    mats = [_kernel(width, out_w) for out_w in out_widths]
+    mats = [_unit_kernel(width, out_w) for out_w in out_widths]
     if blocks:
         mats.append(_block_kernel(width))
     return np.ascontiguousarray(np.concatenate(mats).T)
@@ -243,24 +256,25 @@ def _small_grays_blas_inner(rgb: np.ndarray, whash_blocks: bool) -> _Grays:
         widths = tuple(out_w for out_w, _ in h_first)
         product = planes @ _horizontal_weights(width, widths, whash_blocks)  # (3, h, sum of widths [+ 8])
         start = sum(widths)
-        rows = _clip8(product[:, :, :start]).astype(np.float64)
         if whash_blocks:
             blocks = _block_kernel(height) @ product[:, :, start:]
+        rows = _round8(product[:, :, :start])
         start = 0
         for out_w, out_h in h_first:
-            out[out_w, out_h] = _clip8(_kernel(height, out_h) @ rows[:, :, start : start + out_w])
+            out[out_w, out_h] = _round8(_unit_kernel(height, out_h) @ rows[:, :, start : start + out_w])
             start += out_w
     elif whash_blocks:
         blocks = (_block_kernel(height) @ planes) @ _block_kernel(width).T
     for out_h in {h for w, h in _SMALL_SIZES if (w, h) not in out}:  # aHash and dHash share out_h = 8
-        cols = _clip8(_kernel(height, out_h) @ planes).astype(np.float64)  # (3, out_h, w)
+        cols = _round8(_unit_kernel(height, out_h) @ planes)  # (3, out_h, w)
         for out_w, h in _SMALL_SIZES:
             if h == out_h and (out_w, h) not in out:
-                out[out_w, h] = _clip8(cols @ _kernel(width, out_w).T)
+                out[out_w, h] = _round8(cols @ _unit_kernel(width, out_w).T)
     grays = []
     for size in _SMALL_SIZES:
-        r, g, b = out[size]
-        grays.append(((r * _LUMA[0] + g * _LUMA[1] + b * _LUMA[2] + 0x8000) >> 16).astype(np.uint8))
+        r, g, b = out[size]  # integer levels: the luma sum stays below 2**24, exact
+        luma = (r * _LUMA[0] + g * _LUMA[1] + b * _LUMA[2] + 0x8000) * 2.0**-16
+        grays.append(np.floor(luma).astype(np.uint8))
     if blocks is not None:
         r, g, b = blocks  # luma is linear: the luma of the sums is the sum of the lumas
         blocks = np.rint((r * _LUMA[0] + g * _LUMA[1] + b * _LUMA[2]) / 65536)  # gray sums, integer grid
