@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -366,6 +367,7 @@ def _work_batch(paths: list[str], options: FingerprintOptions) -> list[FileFinge
 
 
 MAX_BATCH = 8
+LOOKAHEAD = 64  # finished tasks held back at most while an earlier one (a long video, say) still runs
 """Files per worker task while many remain: each task costs the parent ~0.2 ms of CPU (pickling, pipes,
 thread wake-ups), which on a 2-core machine is taken from the workers; a HEIC thumbnail is ~4 ms of work."""
 
@@ -409,20 +411,29 @@ def _run(
             initargs=(str(store.path), options.fingerprint.exact),
         ) as pool,
     ):
-        pending: dict[Future, list[Unit]] = {}
+        # Results are handed on in the order the files were found, whatever order the workers finish in: the
+        # store's ids (the keeper's last tie-break) then do not depend on scheduling. Tasks keep being
+        # submitted while an earlier one is still running, up to LOOKAHEAD finished ones held back.
+        queue: deque[tuple[Future, list[Unit]]] = deque()
         batches = _batches(work, workers)
         limit = workers * 2  # one task running and one waiting per worker
+        more = True
         while True:
-            while len(pending) < limit:
+            running = sum(not fut.done() for fut, _ in queue)
+            while more and running < limit and len(queue) < limit + LOOKAHEAD:
                 batch = next(batches, None)
                 if batch is None:
+                    more = False
                     break
-                pending[pool.submit(_work_batch, [u.path for u in batch], options.fingerprint)] = batch
-            if not pending:
+                queue.append((pool.submit(_work_batch, [u.path for u in batch], options.fingerprint), batch))
+                running += 1
+            if not queue:
                 break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield from zip(pending.pop(fut), fut.result(), strict=True)
+            while queue and queue[0][0].done():
+                fut, batch = queue.popleft()
+                yield from zip(batch, fut.result(), strict=True)
+            if queue and not queue[0][0].done():
+                wait([fut for fut, _ in queue if not fut.done()], return_when=FIRST_COMPLETED)
 
 
 @contextmanager
