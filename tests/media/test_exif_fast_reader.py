@@ -79,7 +79,7 @@ def test_same_values_and_meta_on_every_data_file(data_dir: Path) -> None:
         )
         assert ex.image_meta(_loaded(blob)) == old_meta, rel
         assert ex.image_meta(exif) == old_meta, rel  # the Exif as the decoder hands it over
-    assert seen >= 60 and with_sub_ifd >= 50, (seen, with_sub_ifd)  # the data set has ~70 such files
+    assert seen >= 70 and with_sub_ifd >= 50, (seen, with_sub_ifd)  # the data set has 83 such files
 
 
 def _mutations(blob: bytes, rng: random.Random, n: int):
@@ -113,7 +113,7 @@ def test_same_values_on_damaged_exif(data_dir: Path) -> None:
                 continue  # Pillow's own loader refused the blob: the decoder would hand over no EXIF
             assert _fast(_loaded(damaged)) == old, rel
             compared += 1
-    assert compared >= 400
+    assert compared >= 1000
 
 
 def test_tables_agree_with_this_pillow() -> None:
