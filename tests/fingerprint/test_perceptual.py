@@ -61,7 +61,7 @@ def test_pillow_resize_path_is_exact_too(data_dir, monkeypatch):
 
 def test_matrix_resize_equals_pillow_on_many_shapes():
     """Both of Pillow's pass orders, up- and downscaling, noise that overshoots the LANCZOS lobes."""
-    assert perceptual._blas_matches_pillow()
+    assert perceptual._matrix_resize_matches_pillow()  # the check itself, not a remembered pass
     rng = np.random.default_rng(3)
     shapes = [(1, 1), (8, 8), (9, 8), (32, 32), (31, 200), (200, 31), (378, 504), (504, 378), (999, 13)]
     shapes += [tuple(int(x) for x in rng.integers(2, 700, 2)) for _ in range(20)]
@@ -316,3 +316,27 @@ def test_hamming():
     assert hamming("ffffffffffffffff", "0000000000000000") == 64
     assert hamming("8000000000000001", "0000000000000000") == 2
     assert hamming("9fee256239984d71", "9fee25623c984d71") == 2  # ukbench00120 vs its resize (pHash)
+
+
+def test_a_passed_matrix_check_is_remembered_and_a_failed_one_is_not(tmp_path, monkeypatch):
+    import platformdirs
+
+    monkeypatch.setattr(platformdirs, "user_cache_dir", lambda *args, **kwargs: str(tmp_path))
+    marker = perceptual._passed_marker()
+    assert marker is not None and tmp_path in marker.parents and not marker.exists()
+    runs = []
+
+    def check(result):
+        runs.append(result)
+        return result
+
+    monkeypatch.setattr(perceptual, "_matrix_resize_matches_pillow", lambda: check(False))
+    perceptual._blas_matches_pillow.cache_clear()
+    assert perceptual._blas_matches_pillow() is False and not marker.exists()
+    monkeypatch.setattr(perceptual, "_matrix_resize_matches_pillow", lambda: check(True))
+    perceptual._blas_matches_pillow.cache_clear()
+    assert perceptual._blas_matches_pillow() is True and marker.exists()
+    perceptual._blas_matches_pillow.cache_clear()
+    assert perceptual._blas_matches_pillow() is True
+    assert runs == [False, True]  # the third call recalled the marker
+    perceptual._blas_matches_pillow.cache_clear()

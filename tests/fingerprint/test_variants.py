@@ -44,3 +44,33 @@ def test_border_is_cut_away(data_dir, rel):
 def test_no_border_no_trimmed_hash(data_dir):
     img = decode_image(data_dir / "near-duplicates/imagededup/base_images/ukbench00120.jpg").image
     assert variant_hashes(img).trimmed is None
+
+
+def _images(data_dir):
+    from photodedup.media.decode import DecodeError
+
+    for path in sorted(p for p in data_dir.rglob("*") if p.is_file() and "corrupt" not in p.parts):
+        try:
+            yield path.name, decode_image(path).image
+        except DecodeError:
+            continue
+
+
+def test_edge_check_never_skips_a_frame_the_whole_grid_would_find(data_dir):
+    """trimmed_box looks at the four edge lines first; when none is frame-like it must be because the full
+    check on the whole grid finds nothing either (on every data image, and framed copies of some)."""
+    from photodedup.fingerprint import variants
+
+    checked = skipped = 0
+    for n, (name, img) in enumerate(_images(data_dir)):
+        if n >= 60:
+            break
+        framed = Image.new("RGB", (img.width + 40, img.height + 40), (250, 250, 250))
+        framed.paste(img, (20, 20))
+        for image in (img, framed, img.transpose(Image.Transpose.ROTATE_90)):
+            full = variants._trim_box(variants._grey_grid(image))
+            if not variants._may_have_frame(image):
+                assert full is None, name
+                skipped += 1
+            checked += 1
+    assert checked >= 150 and skipped >= 40  # the shortcut is taken, and not always

@@ -104,7 +104,7 @@ def _fingerprint_into(fp: FileFingerprint, options: FingerprintOptions, reusable
 
 
 def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions, known_clip=None) -> None:
-    from photodedup.fingerprint.perceptual import hashes_from_image
+    from photodedup.fingerprint.perceptual import hashes_and_gray32
     from photodedup.fingerprint.variants import variant_hashes
     from photodedup.media.decode import decode_image
     from photodedup.media.exif import image_meta
@@ -133,8 +133,8 @@ def _image(fp: FileFingerprint, data: bytes, options: FingerprintOptions, known_
         decoded = decode_image(data, exact=options.exact, max_pixels=options.max_pixels)
     fp.format = decoded.format
     fp.width, fp.height = decoded.width, decoded.height
-    fp.hashes = hashes_from_image(decoded.image, exact=options.exact)
-    fp.variants = tuple(variant_hashes(decoded.image))
+    fp.hashes, gray32 = hashes_and_gray32(decoded.image, exact=options.exact)
+    fp.variants = tuple(variant_hashes(decoded.image, gray32))
     fp.decode_mode = "reduced" if decoded.reduced else "full"
     if options.exact:
         fp.decode_mode = "exact"

@@ -24,7 +24,8 @@ Speed: Pillow's LANCZOS loop to 32x32, 8x8 and 9x8 costs about as much as the 1/
 because every tiny target still filters every source row. For images up to 1 MP (reduced decodes, HEIC
 thumbnails, small files) those three resizes run instead as one float64 BLAS product with Pillow's own
 fixed-point kernel, which reproduces Pillow's integer arithmetic exactly (all sums are integers < 2**53).
-A self-check against Pillow on first use falls back to Pillow's resize if a Pillow release ever changes it.
+A self-check against Pillow on first use falls back to Pillow's resize if a Pillow release ever changes it
+(a passed check is remembered in the user's cache folder, keyed by everything it depends on).
 The products are ~1 ms: OpenBLAS is held to one thread for them, because its default (one thread per core)
 busy-waits against the other scan worker and made them 5-30x slower on a loaded 2-core machine.
 """
@@ -38,13 +39,23 @@ import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from photodedup._types import PerceptualHashes
 
-__all__ = ["hamming", "hashes_from_image", "one_blas_thread", "single_blas_thread"]
+__all__ = [
+    "check_matrix_resize",
+    "hamming",
+    "hashes_and_gray32",
+    "hashes_from_image",
+    "one_blas_thread",
+    "phash_of_gray32",
+    "phash_of_image",
+    "single_blas_thread",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +70,6 @@ _SMALL_SIZES = (_PHASH_SIZE, _AHASH_SIZE, _DHASH_SIZE)
 
 _BLAS_MAX_PIXELS = 1_000_000  # above ~2 MP the dense product costs more than Pillow's sparse loop
 _PRECISION_BITS = 32 - 8 - 2  # Pillow's Resample.c fixed point for 8-bit images
-_HALF = 1 << (_PRECISION_BITS - 1)
 _Grays = tuple[list[np.ndarray], np.ndarray | None]
 _LUMA = (19595, 38470, 7471)  # Convert.c rgb2l, ITU-R 601 scaled by 2**16
 
@@ -80,8 +90,17 @@ def _kernel(in_size: int, out_size: int) -> np.ndarray:
     libm ``sin`` (``math.sin``, not numpy's vectorised one) and left-to-right row sums as the C code, so the
     integers are identical. Vectorised over all rows: a few ms less per new image size and per process.
     """
+    rows, cols, values = _kernel_entries(in_size, out_size)
+    weights = np.zeros((out_size, in_size))
+    weights[rows, cols] = values
+    return weights
+
+
+def _kernel_entries(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_kernel`'s weights inside each output pixel's window, as (row, column, value), row by row."""
     if in_size == out_size:  # Pillow skips the pass; the identity gives the same pixels
-        return np.eye(out_size) * (1 << _PRECISION_BITS)
+        index = np.arange(out_size)
+        return index, index, np.full(out_size, float(1 << _PRECISION_BITS))
     scale = in_size / out_size
     filterscale = max(scale, 1.0)
     support = 3.0 * filterscale
@@ -100,16 +119,13 @@ def _kernel(in_size: int, out_size: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         w = np.where(zero, 1.0, sin_a / a) * np.where(zero, 1.0, sin_b / b)
     w = np.where(inside & (t >= -3.0) & (t < 3.0), w, 0.0)
-    total = np.zeros(out_size)
-    for j in range(span):  # left to right per row, like the C loop (np.sum would pair terms differently)
-        total += w[:, j]
+    # Left to right per row, like the C loop: a running sum (np.sum would pair the terms differently).
+    total = np.add.accumulate(w, axis=1)[:, -1]
     k = np.divide(w, total[:, None], out=w.copy(), where=total[:, None] != 0.0)
     scaled = k * (1 << _PRECISION_BITS)
     quantised = np.trunc(np.where(k < 0, scaled - 0.5, scaled + 0.5))
-    weights = np.zeros((out_size, in_size))
     rows = np.broadcast_to(np.arange(out_size)[:, None], x.shape)
-    weights[rows[inside], x[inside]] = quantised[inside]
-    return weights
+    return rows[inside], x[inside], quantised[inside]
 
 
 @functools.cache
@@ -162,8 +178,22 @@ def one_blas_thread() -> Iterator[None]:
         set_(before)
 
 
-def _clip8(acc: np.ndarray) -> np.ndarray:
-    return np.clip((acc.astype(np.int64) + _HALF) >> _PRECISION_BITS, 0, 255)
+_UNIT = 2.0**-_PRECISION_BITS  # one step of Pillow's fixed point: the weights times this are gray levels
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_kernel(in_size: int, out_size: int) -> np.ndarray:
+    """:func:`_kernel` times 2**-22: a product with 8-bit pixels is then Pillow's accumulator in gray levels,
+    still exact (every term and partial sum is a multiple of 2**-22 below 2**10: 32 bits of a double's 53)."""
+    return _kernel(in_size, out_size) * _UNIT
+
+
+def _round8(levels: np.ndarray) -> np.ndarray:
+    """Pillow's ``clip8((acc + 2**21) >> 22)`` on ``acc * 2**-22`` (exact): floor(x + 0.5), clipped to 0-255.
+    In place, in float64: no integer round trip."""
+    levels += 0.5
+    np.floor(levels, out=levels)
+    return np.clip(levels, 0.0, 255.0, out=levels)
 
 
 def _vertical_first(width: int, height: int, out_w: int, out_h: int) -> bool:
@@ -198,14 +228,16 @@ def _block_kernel(in_size: int) -> np.ndarray:
     256 (Pillow's weights, each output pixel's normalised to sum to 1, so a flat line gives exactly flat
     sums as Pillow's rounding does; no rounding or clipping of the 256 intermediate pixels)."""
     out = _WHASH_SIZE[0]
-    weights = _kernel.__wrapped__(in_size, out)  # not kept: (256, in_size) doubles, 2 MB for 1,000 px
-    weights = weights / weights.sum(axis=1, keepdims=True)
-    return weights.reshape(out // _WHASH_BLOCK, _WHASH_BLOCK, in_size).sum(axis=1)
+    rows, cols, values = _kernel_entries(in_size, out)  # sparse: the dense (256, in_size) costs ~1 ms
+    normalised = values / np.bincount(rows, weights=values, minlength=out)[rows]  # integer sums: exact
+    # Summed in row order per block and column, as the dense row sums over each block were.
+    blocks = np.bincount((rows // _WHASH_BLOCK) * in_size + cols, weights=normalised, minlength=8 * in_size)
+    return blocks.reshape(out // _WHASH_BLOCK, in_size)
 
 
 @functools.lru_cache(maxsize=32)
 def _horizontal_weights(width: int, out_widths: tuple[int, ...], blocks: bool) -> np.ndarray:
-    mats = [_kernel(width, out_w) for out_w in out_widths]
+    mats = [_unit_kernel(width, out_w) for out_w in out_widths]
     if blocks:
         mats.append(_block_kernel(width))
     return np.ascontiguousarray(np.concatenate(mats).T)
@@ -224,24 +256,25 @@ def _small_grays_blas_inner(rgb: np.ndarray, whash_blocks: bool) -> _Grays:
         widths = tuple(out_w for out_w, _ in h_first)
         product = planes @ _horizontal_weights(width, widths, whash_blocks)  # (3, h, sum of widths [+ 8])
         start = sum(widths)
-        rows = _clip8(product[:, :, :start]).astype(np.float64)
         if whash_blocks:
             blocks = _block_kernel(height) @ product[:, :, start:]
+        rows = _round8(product[:, :, :start])
         start = 0
         for out_w, out_h in h_first:
-            out[out_w, out_h] = _clip8(_kernel(height, out_h) @ rows[:, :, start : start + out_w])
+            out[out_w, out_h] = _round8(_unit_kernel(height, out_h) @ rows[:, :, start : start + out_w])
             start += out_w
     elif whash_blocks:
         blocks = (_block_kernel(height) @ planes) @ _block_kernel(width).T
     for out_h in {h for w, h in _SMALL_SIZES if (w, h) not in out}:  # aHash and dHash share out_h = 8
-        cols = _clip8(_kernel(height, out_h) @ planes).astype(np.float64)  # (3, out_h, w)
+        cols = _round8(_unit_kernel(height, out_h) @ planes)  # (3, out_h, w)
         for out_w, h in _SMALL_SIZES:
             if h == out_h and (out_w, h) not in out:
-                out[out_w, h] = _clip8(cols @ _kernel(width, out_w).T)
+                out[out_w, h] = _round8(cols @ _unit_kernel(width, out_w).T)
     grays = []
     for size in _SMALL_SIZES:
-        r, g, b = out[size]
-        grays.append(((r * _LUMA[0] + g * _LUMA[1] + b * _LUMA[2] + 0x8000) >> 16).astype(np.uint8))
+        r, g, b = out[size]  # integer levels: the luma sum stays below 2**24, exact
+        luma = (r * _LUMA[0] + g * _LUMA[1] + b * _LUMA[2] + 0x8000) * 2.0**-16
+        grays.append(np.floor(luma).astype(np.uint8))
     if blocks is not None:
         r, g, b = blocks  # luma is linear: the luma of the sums is the sum of the lumas
         blocks = np.rint((r * _LUMA[0] + g * _LUMA[1] + b * _LUMA[2]) / 65536)  # gray sums, integer grid
@@ -257,18 +290,63 @@ def _noise(height: int, width: int, seed: int) -> np.ndarray:
 
 @functools.cache
 def _blas_matches_pillow() -> bool:
-    """Compare the matrix path with Pillow once per process, on noise (exercises the clipping of LANCZOS
-    overshoot) in sizes on both sides of Pillow's pass-order rule for each target; if a Pillow release
-    changes its arithmetic, fall back to Pillow's own resize."""
+    """Whether the matrix path gives Pillow's pixels: checked once per process (~15 ms), and a passed check
+    is remembered on disk for this Pillow, numpy, Python and version of this file (:func:`_passed_marker`),
+    so that later scans' worker processes skip it."""
+    marker = _passed_marker()
+    if marker is not None and marker.exists():
+        return True
+    if not _matrix_resize_matches_pillow():
+        log.warning("matrix resize differs from this Pillow's LANCZOS; using Pillow's resize (slower)")
+        return False
+    if marker is not None:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # a read-only cache only costs the check again next time
+    return True
+
+
+def check_matrix_resize() -> bool:
+    """Run (or recall) the check now: a scan calls it before forking its workers, which inherit the answer."""
+    return _blas_matches_pillow()
+
+
+def _matrix_resize_matches_pillow() -> bool:
+    """Compare the matrix path with Pillow on noise (exercises the clipping of LANCZOS overshoot) in sizes on
+    both sides of Pillow's pass-order rule for each target; if a Pillow release changes its arithmetic, the
+    hashes fall back to Pillow's own resize."""
     sizes = [(97, 61), (23, 7), (5, 300)]  # down- and upscaling, overshoot clipped at both ends
     sizes += [(64, 96), (64, 97), (40, 72), (40, 73), (40, 70), (40, 71)]  # pass-order boundaries
     for seed, (width, height) in enumerate(sizes):
         image = Image.fromarray(_noise(height, width, seed), "RGB")
         theirs = [_gray(image, size) for size in _SMALL_SIZES]
         if not all(np.array_equal(a, b) for a, b in zip(_small_grays_blas(image), theirs, strict=True)):
-            log.warning("matrix resize differs from this Pillow's LANCZOS; using Pillow's resize (slower)")
             return False
     return True
+
+
+def _passed_marker() -> Path | None:
+    """An empty file in the user's cache folder whose name is a digest of everything the check depends on:
+    the Pillow and numpy versions, the Python build, the machine, and this file's source."""
+    import hashlib
+    import platform
+    import sys
+
+    import PIL
+
+    try:
+        import platformdirs
+
+        source = Path(__file__).read_bytes()
+    except (ImportError, OSError):
+        return None
+    key = hashlib.sha256(
+        "\0".join((PIL.__version__, np.__version__, sys.version, platform.machine())).encode() + source
+    ).hexdigest()[:24]
+    cache = Path(platformdirs.user_cache_dir("photodedup", appauthor=False))
+    return cache / "checks" / f"matrix-resize-{key}"
 
 
 # --- the four hashes ---------------------------------------------------------------------------------
@@ -352,6 +430,27 @@ def hashes_from_image(img: Image.Image, *, exact: bool = False) -> PerceptualHas
     ``exact=True``: imagededup's recipe, bit for bit. ``exact=False``: the fast recipe (module docstring),
     which drifts from it by at most a bit or two on rare ties (docs/hash-fidelity.md).
     """
+    return hashes_and_gray32(img, exact=exact)[0]
+
+
+def phash_of_gray32(gray32: np.ndarray) -> str:
+    """The fast recipe's pHash of a 32x32 gray array (the turned variants: the primary's input, turned)."""
+    return _phash_fast(np.asarray(gray32, dtype=np.float64))
+
+
+def phash_of_image(img: Image.Image) -> str:
+    """The fast recipe's pHash alone, for the border-trimmed variant: Pillow first reduces the picture by
+    whole blocks to at least three times the 32 px target (``reducing_gap``), ~0.17 ms instead of ~0.4 ms on
+    a thumbnail; this hash only has to land near a frameless copy's pHash (with a gap of 2 one framed copy
+    of the generated evaluation set landed 2 bits further away and was missed)."""
+    if img.mode != "RGB":
+        img = img.convert("RGBA").convert("RGB")
+    gray32 = np.asarray(img.resize(_PHASH_SIZE, _LANCZOS, reducing_gap=3.0).convert("L"))
+    return phash_of_gray32(gray32)
+
+
+def hashes_and_gray32(img: Image.Image, *, exact: bool = False) -> tuple[PerceptualHashes, np.ndarray]:
+    """:func:`hashes_from_image` plus pHash's 32x32 gray input (uint8), which the variants reuse."""
     if img.mode != "RGB":
         img = img.convert("RGBA").convert("RGB")
     matrix = img.width * img.height <= _BLAS_MAX_PIXELS and _blas_matches_pillow()
@@ -360,12 +459,13 @@ def hashes_from_image(img: Image.Image, *, exact: bool = False) -> PerceptualHas
             gray32, gray8, gray9x8 = _small_grays_blas(img)
         else:
             gray32, gray8, gray9x8 = (_gray(img, size) for size in _SMALL_SIZES)
-        return PerceptualHashes(
+        hashes = PerceptualHashes(
             phash=_phash(gray32),
             ahash=_ahash(gray8),
             dhash=_dhash(gray9x8),
             whash=_whash(_gray(img, _WHASH_SIZE)),
         )
+        return hashes, gray32
     blocks = None
     if matrix:
         with one_blas_thread():
@@ -376,12 +476,13 @@ def hashes_from_image(img: Image.Image, *, exact: bool = False) -> PerceptualHas
         gray32, gray8, gray9x8 = (_gray(img, size) for size in _SMALL_SIZES)
     if blocks is None:
         blocks = _block_sums_256(_gray(img, _WHASH_SIZE))
-    return PerceptualHashes(
+    hashes = PerceptualHashes(
         phash=_phash_fast(gray32),
         ahash=_ahash(gray8),
         dhash=_dhash(gray9x8),
         whash=_whash_blocks(blocks),
     )
+    return hashes, gray32
 
 
 def hamming(a: str, b: str) -> int:
