@@ -324,6 +324,9 @@ def test_a_passed_matrix_check_is_remembered_and_a_failed_one_is_not(tmp_path, m
     monkeypatch.setattr(platformdirs, "user_cache_dir", lambda *args, **kwargs: str(tmp_path))
     marker = perceptual._passed_marker()
     assert marker is not None and tmp_path in marker.parents and not marker.exists()
+    stale = marker.parent / "matrix-resize-0123456789abcdef01234567"  # an older version's
+    stale.parent.mkdir(parents=True)
+    stale.touch()
     runs = []
 
     def check(result):
@@ -335,7 +338,7 @@ def test_a_passed_matrix_check_is_remembered_and_a_failed_one_is_not(tmp_path, m
     assert perceptual._blas_matches_pillow() is False and not marker.exists()
     monkeypatch.setattr(perceptual, "_matrix_resize_matches_pillow", lambda: check(True))
     perceptual._blas_matches_pillow.cache_clear()
-    assert perceptual._blas_matches_pillow() is True and marker.exists()
+    assert perceptual._blas_matches_pillow() is True and marker.exists() and not stale.exists()
     perceptual._blas_matches_pillow.cache_clear()
     assert perceptual._blas_matches_pillow() is True
     assert runs == [False, True]  # the third call recalled the marker

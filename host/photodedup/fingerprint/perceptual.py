@@ -302,6 +302,8 @@ def _blas_matches_pillow() -> bool:
     if marker is not None:
         try:
             marker.parent.mkdir(parents=True, exist_ok=True)
+            for old in marker.parent.glob("matrix-resize-*"):  # left by other versions
+                old.unlink(missing_ok=True)
             marker.touch()
         except OSError:
             pass  # a read-only cache only costs the check again next time
