@@ -37,6 +37,7 @@ from pathlib import Path
 
 from blake3 import blake3
 
+from photodedup.actions.durable import fsync_dir
 from photodedup.actions.plan import (
     file_digest,
     in_photos_library,
@@ -123,19 +124,6 @@ def _delay() -> None:
     d = os.environ.get(DELAY_ENV)
     if d:
         time.sleep(float(d))
-
-
-def _fsync_dir(path: str | os.PathLike[str]) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot fsync a directory
-    finally:
-        os.close(fd)
 
 
 # -- the journal ----------------------------------------------------------------------
@@ -255,7 +243,7 @@ def _copy_verified(src: str, dst: Path, digest: str) -> None:
         tmp.unlink()
         raise QuarantineError(f"{dst} appeared while copying")
     os.rename(tmp, dst)
-    _fsync_dir(dst.parent)
+    fsync_dir(dst.parent)
 
 
 def _move(src: str, dst: Path, digest: str) -> None:
@@ -266,7 +254,7 @@ def _move(src: str, dst: Path, digest: str) -> None:
         if _digest(str(dst)) != digest:
             raise QuarantineError(f"{dst} holds other bytes than {src}")
         os.unlink(src)
-        _fsync_dir(os.path.dirname(src))
+        fsync_dir(os.path.dirname(src))
         return
     try:
         os.rename(src, dst)  # dst is absent and the quarantine is ours: nothing is replaced
@@ -275,8 +263,8 @@ def _move(src: str, dst: Path, digest: str) -> None:
             raise
         _copy_verified(src, dst, digest)
         os.unlink(src)
-    _fsync_dir(dst.parent)
-    _fsync_dir(os.path.dirname(src))
+    fsync_dir(dst.parent)
+    fsync_dir(os.path.dirname(src))
 
 
 def _move_back(dst: str, src: str, e: dict) -> None:
@@ -291,8 +279,8 @@ def _move_back(dst: str, src: str, e: dict) -> None:
         _copy_verified(dst, Path(src), e["blake3"])
         os.unlink(dst)
     os.utime(src, ns=(e["atime_ns"], e["mtime_ns"]), follow_symlinks=False)
-    _fsync_dir(parent)
-    _fsync_dir(os.path.dirname(dst))
+    fsync_dir(parent)
+    fsync_dir(os.path.dirname(dst))
 
 
 # -- apply --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from blake3 import blake3
 
+from photodedup.actions.durable import fsync_dir
 from photodedup.actions.plan import file_digest
 
 __all__ = [
@@ -322,19 +323,6 @@ def _digest_or_none(path: str) -> dict | None:
     return {"size": size, "blake3": digest}
 
 
-def _fsync_dir(path: str | os.PathLike[str]) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_atomic(path: str, data: bytes, like: str | None = None) -> None:
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.photodedup-tmp")
     with open(tmp, "wb") as f:
@@ -344,7 +332,7 @@ def _write_atomic(path: str, data: bytes, like: str | None = None) -> None:
     if like and os.path.exists(like):
         shutil.copymode(like, tmp)
     os.replace(tmp, path)
-    _fsync_dir(os.path.dirname(path) or ".")
+    fsync_dir(os.path.dirname(path) or ".")
 
 
 def _backup(target: str, backup_dir: Path, expect: dict) -> str:
@@ -364,7 +352,7 @@ def _backup(target: str, backup_dir: Path, expect: dict) -> str:
         tmp.unlink(missing_ok=True)
         raise OSError(f"backup of {target} does not match the original")
     os.replace(tmp, dest)
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return str(dest)
 
 
@@ -571,7 +559,7 @@ def _restore(target: str, backup: str, before: dict) -> None:
         os.unlink(tmp)
         raise OSError(f"backup {backup} does not match what {target} held")
     os.replace(tmp, target)
-    _fsync_dir(os.path.dirname(target) or ".")
+    fsync_dir(os.path.dirname(target) or ".")
 
 
 def undo_merge(event: dict, journal: Journal) -> tuple[str, str]:
@@ -592,7 +580,7 @@ def undo_merge(event: dict, journal: Journal) -> tuple[str, str]:
             return "already", target
         if after and now["blake3"] == after["blake3"]:
             os.unlink(target)  # only ever our own sidecar, byte for byte as we wrote it
-            _fsync_dir(os.path.dirname(target) or ".")
+            fsync_dir(os.path.dirname(target) or ".")
             journal.write(_undone(event))
             return "restored", target
         return "conflict", f"{target} changed after photodedup wrote it; left as it is"

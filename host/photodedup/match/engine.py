@@ -25,7 +25,7 @@ from photodedup.match.relate import relate, thresholds_for
 from photodedup.match.units import RAW_EXTENSIONS, _split, find_units
 from photodedup.store.db import Store
 
-__all__ = ["StoreItems", "find_groups", "load_items"]
+__all__ = ["StoreItems", "find_groups", "hex_column", "load_items"]
 
 
 def _live(alias: str = "") -> str:
@@ -178,9 +178,10 @@ def _table_from_items(items: dict[int, MatchItem]) -> _Table:
     return tb
 
 
-def _hex_column(values: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+def hex_column(values: list) -> tuple[np.ndarray, np.ndarray]:
     """16-digit hex strings (or None) as uint64, with a presence mask."""
-    has = np.fromiter((v is not None and v != "" for v in values), bool, n)
+    n = len(values)
+    has = np.fromiter((bool(v) for v in values), bool, n)
     out = np.zeros(n, np.uint64)
     present = [v for v in values if v]
     if present:
@@ -263,7 +264,7 @@ def _columns_by_row(conn) -> tuple:
     hashes = np.zeros((n, len(_HEX_COLUMNS)), np.uint64)
     present = np.zeros((n, len(_HEX_COLUMNS)), bool)
     for a in range(len(_HEX_COLUMNS)):
-        hashes[:, a], present[:, a] = _hex_column(cols[3 + a], n)
+        hashes[:, a], present[:, a] = hex_column(cols[3 + a])
     return np.array(cols[0], np.int64), np.array(cols[1], bool), np.array(cols[2], bool), hashes, present
 
 

@@ -239,6 +239,8 @@ class Library:
         started = time.monotonic()
         import numpy as np
 
+        from photodedup.match.engine import hex_column
+
         columns = ["phash", *(f"phash_{v}" for v in VARIANTS)]
         rows = self.store.db.execute(
             f"SELECT id, {', '.join(columns)} FROM items WHERE {_LIVE_IMAGES} ORDER BY id"
@@ -246,9 +248,9 @@ class Library:
         n = len(rows)
         ids = np.fromiter((r[0] for r in rows), np.int64, n)
         phashes = np.zeros((len(columns), n), np.uint64)
-        phashes[0], _ = _hex_column([r[1] for r in rows])
+        phashes[0], _ = hex_column([r[1] for r in rows])
         for c in range(1, len(columns)):
-            values, present = _hex_column([r[c + 1] for r in rows])
+            values, present = hex_column([r[c + 1] for r in rows])
             phashes[c] = np.where(present, values, phashes[0])
         table = HashTable(ids, phashes)
         del rows
@@ -279,22 +281,6 @@ class _GroupingWorker(threading.Thread):
             self.library._compute_grouping(self.state)
         except BaseException as e:  # handed to whoever waits for the groups
             self.error = e
-
-
-def _hex_column(values: list) -> tuple:
-    """16-digit hex strings (or None) as uint64 with a presence mask."""
-    import numpy as np
-
-    n = len(values)
-    has = np.fromiter((bool(v) for v in values), bool, n)
-    out = np.zeros(n, np.uint64)
-    present = [v for v in values if v]
-    if present:
-        if all(len(v) == 16 for v in present):
-            out[has] = np.frombuffer(bytes.fromhex("".join(present)), ">u8")
-        else:
-            out[has] = np.array([int(v, 16) for v in present], np.uint64)
-    return out, has
 
 
 def item_name(row: dict) -> str:
